@@ -1,0 +1,42 @@
+import type { Target } from '../config/schema.js';
+
+/** Per-phase timings in milliseconds, where the probe type has them. */
+export interface ProbePhases {
+  dns?: number;
+  connect?: number;
+  tls?: number;
+  firstByte?: number;
+  body?: number;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  /** Wall time of the whole probe in milliseconds (the RTT for ICMP). */
+  latencyMs: number;
+  /** When the probe started, ms since the epoch. */
+  at: number;
+  /** A short human reason when not ok: "connect ECONNREFUSED 127.0.0.1:5432", "status 503, expected 200". */
+  error?: string;
+  phases?: ProbePhases;
+  /** Small, type-specific facts worth showing: HTTP status, cert days left, resolved answers. */
+  details?: Record<string, string | number | boolean | string[]>;
+}
+
+/**
+ * One probe type: runs once against a target and resolves with a result (never rejects for a
+ * target failure). The signal carries the deadline; when it aborts, the probe releases every
+ * socket and child at once and resolves with a failed result.
+ */
+export type Probe<T extends Target = Target> = (target: T, signal: AbortSignal) => Promise<ProbeResult>;
+
+/** The reason a scheduler's deadline aborts with; probes tell it from a shutdown by its name. */
+export function deadlineReason(timeoutMs: number): DOMException {
+  return new DOMException(`timeout after ${timeoutMs}ms`, 'TimeoutError');
+}
+
+/** "timeout after 3000ms (waiting for body)" for a deadline, "aborted (…)" for a shutdown. */
+export function describeAbort(signal: AbortSignal, timeoutMs: number, phase: string): string {
+  const reason: unknown = signal.reason;
+  const isTimeout = reason instanceof DOMException ? reason.name === 'TimeoutError' : reason instanceof Error && reason.name === 'TimeoutError';
+  return isTimeout ? `timeout after ${timeoutMs}ms (${phase})` : `aborted (${phase})`;
+}
