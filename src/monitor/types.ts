@@ -18,8 +18,14 @@ export interface TargetStatus {
   flapping: boolean;
   /** Nagios percent state change over `history`, 0-100. */
   flapPercent: number;
-  /** The last state announced through a transition event (UNKNOWN until the first one). */
+  /**
+   * The last state announced through a transition event (UNKNOWN until the first one). A healthy
+   * start (UNKNOWN -> UP) is silent but sets it to UP: nobody needs telling, and the first outage
+   * then reads UP -> DOWN.
+   */
   announced: AnnouncedState;
+  /** While flapping: what was announced before the flapping began, to compare with when it ends. */
+  announcedBeforeFlapping?: TargetState;
   /** The open incident, from the announced DOWN until the announced recovery. */
   incident?: { id: string; since: number };
   lastResult?: ProbeResult;
