@@ -12,8 +12,10 @@ export function fnv1a32(text: string): number {
  * Where in each interval a job fires, in ms: a stable hash of its name, so 10,000 targets spread
  * over the interval instead of firing together, and a restart keeps every target's rhythm.
  */
-export function phaseOffset(name: string, intervalMs: number): number {
-  return fnv1a32(name) % intervalMs;
+export function phaseOffset(name: string, intervalMs: number, stepMs = 1): number {
+  const phase = fnv1a32(name) % intervalMs;
+  // Coarser phases make jobs that share a process (ICMP through one fping) start together.
+  return stepMs > 1 ? phase - (phase % stepMs) : phase;
 }
 
 /** The first point of the grid `k * intervalMs + phase` (anchored at the epoch) strictly after `after`. */

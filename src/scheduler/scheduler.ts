@@ -67,7 +67,7 @@ export class Scheduler {
     } else if (!(spec.intervalMs > 0 && Number.isFinite(spec.intervalMs))) {
       throw new RangeError(`"${name}": interval must be positive, got ${spec.intervalMs}`);
     }
-    const job = new Job(spec, cron ? 0 : phaseOffset(name, spec.intervalMs), cron, this.callbacks);
+    const job = new Job(spec, cron ? 0 : phaseOffset(name, spec.intervalMs, spec.phaseStepMs), cron, this.callbacks);
     this.jobs.set(name, job);
     this.planNext(job, this.clock.now());
   }

@@ -14,6 +14,11 @@ export interface JobSpec {
   intervalMs: number;
   /** Cron expression (croner syntax, local time) instead of the interval grid. */
   schedule?: string;
+  /**
+   * Phases are rounded down to a multiple of this (default 1 ms): jobs that batch well together,
+   * like ICMP echoes sent by one fping, then start in the same moment.
+   */
+  phaseStepMs?: number;
   /** Hard deadline of one run, counted from its actual start. */
   timeoutMs: number;
   /**

@@ -64,3 +64,14 @@ test('the first run lands on the next grid point after adding', async () => {
   assert.ok(scheduledAt > added && scheduledAt <= added + INTERVAL);
   assert.equal(startedAt, scheduledAt);
 });
+
+test('a phase step makes jobs start in shared slots, still stable per name', () => {
+  const names = Array.from({ length: 200 }, (_, i) => `gw-${i}`);
+  const slots = new Set(names.map((name) => phaseOffset(name, 10_000, 1_000)));
+  assert.ok(slots.size <= 10, `200 jobs with a 1 s step over 10 s use at most 10 start slots, got ${slots.size}`);
+  for (const name of names) {
+    const phase = phaseOffset(name, 10_000, 1_000);
+    assert.equal(phase % 1_000, 0);
+    assert.equal(phase, phaseOffset(name, 10_000) - (phaseOffset(name, 10_000) % 1_000));
+  }
+});
