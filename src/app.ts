@@ -1,0 +1,185 @@
+/**
+ * The composition root: builds every part from a Config, starts them in order, and stops them
+ * in reverse so a shutdown leaves no timer, socket or child process behind.
+ */
+import { AlertEngine } from './alerts/delivery.js';
+import { openMemoStore } from './alerts/memos.js';
+import type { Notifier } from './alerts/notifier.js';
+import { createNotifier } from './alerts/notifiers/index.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config, Target } from './config/schema.js';
+import { healthRoutes } from './http/health.js';
+import { HttpServer } from './http/server.js';
+import type { Logger } from './log.js';
+import { Monitor } from './monitor/monitor.js';
+import { StateStore } from './monitor/store.js';
+import type { TargetStatus } from './monitor/types.js';
+import { createProbes, type IcmpTools, type ProbeRegistry } from './probes/index.js';
+import type { ProbeResult } from './probes/types.js';
+import { Scheduler } from './scheduler/index.js';
+
+/** ICMP targets start on whole-second slots within their interval, so fping batches them. */
+const ICMP_PHASE_STEP_MS = 1_000;
+
+export interface BotOptions {
+  config: Config;
+  logger: Logger;
+  icmpTools: IcmpTools;
+  clock?: Clock;
+}
+
+export class Bot {
+  private readonly startedAt: number;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: Config,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+    private readonly store: StateStore,
+    private readonly engine: AlertEngine,
+    private readonly monitor: Monitor,
+    private readonly probes: ProbeRegistry,
+    private readonly scheduler: Scheduler,
+    private readonly server: HttpServer,
+    readonly port: number,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  /** Starts everything, or throws after undoing whatever had started. */
+  static async start(options: BotOptions): Promise<Bot> {
+    const { config, logger } = options;
+    const clock = options.clock ?? systemClock;
+    const cleanups: Array<() => Promise<void> | void> = [];
+    try {
+      const store = new StateStore({ dir: config.state.dir, flushIntervalMs: config.state.flushInterval, clock, logger });
+      const loaded = await store.load();
+      const memos = await openMemoStore(config.state.dir, logger);
+      const notifiers = buildNotifiers(config, { logger, memos, clock });
+      let monitor: Monitor | undefined;
+      const engine = await AlertEngine.open({
+        config,
+        notifiers,
+        stateDir: config.state.dir,
+        clock,
+        logger,
+        memos,
+        statusOf: (name) => monitor?.statusOf(name),
+      });
+      cleanups.push(() => engine.stop());
+      monitor = new Monitor(loaded, store, engine, clock);
+      for (const target of config.targets) monitor.track(target);
+      dropForgottenTargets(monitor, config.targets);
+      store.start();
+      cleanups.push(() => store.close());
+
+      const probes = createProbes({ icmp: options.icmpTools, logger });
+      cleanups.push(() => probes.close());
+      const scheduler = new Scheduler({
+        clock,
+        maxConcurrent: config.maxConcurrentProbes,
+        logger,
+        onSkip: (reason, job) => logger.debug({ target: job, reason }, 'probe skipped'),
+      });
+      cleanups.push(() => scheduler.stop());
+
+      const server = new HttpServer((error, path) => logger.error({ err: error, path }, 'request failed'));
+      cleanups.push(() => server.close());
+      const port = await server.listen(config.server.host, config.server.port);
+      const bot = new Bot(config, logger, clock, store, engine, monitor, probes, scheduler, server, port);
+      for (const [path, handler] of Object.entries(healthRoutes(bot))) server.route(path, handler);
+
+      engine.start();
+      for (const target of config.targets) bot.schedule(target);
+      logger.info({ targets: config.targets.length, port, stateDir: config.state.dir }, 'probebot started');
+      return bot;
+    } catch (error) {
+      for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** The status of every configured target, in config order. */
+  statuses(): TargetStatus[] {
+    return this.config.targets.flatMap((target) => this.monitor.statusOf(target.name) ?? []);
+  }
+
+  statusOf(name: string): TargetStatus | undefined {
+    return this.monitor.statusOf(name);
+  }
+
+  health(): { ok: boolean; uptimeSeconds: number; scheduler: ReturnType<Scheduler['stats']>; outbox: ReturnType<AlertEngine['stats']>; state: ReturnType<StateStore['stats']> } {
+    return {
+      ok: this.stopping === undefined,
+      uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000),
+      scheduler: this.scheduler.stats(),
+      outbox: this.engine.stats(),
+      state: this.store.stats(),
+    };
+  }
+
+  /**
+   * Stops scheduling, lets in-flight probes finish for up to graceMs (then aborts them), delivers
+   * nothing more, saves state. Safe to call twice.
+   */
+  stop(graceMs = 5_000): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info('probebot stopping');
+      await this.scheduler.stop(graceMs);
+      this.probes.close();
+      await this.engine.stop();
+      await this.store.close();
+      await this.server.close();
+      this.logger.info('probebot stopped');
+    })();
+    return this.stopping;
+  }
+
+  private schedule(target: Target): void {
+    const job = {
+      name: target.name,
+      intervalMs: target.interval,
+      timeoutMs: target.timeout,
+      // ICMP echoes due in the same moment share one fping process; coarse phases make them coincide.
+      phaseStepMs: target.type === 'icmp' ? ICMP_PHASE_STEP_MS : 1,
+      run: async (signal: AbortSignal) => {
+        const result = await this.probes.run(target, signal);
+        if (signal.aborted && !isDeadline(signal)) return; // shutting down: not a real result
+        return this.recordResult(target, result);
+      },
+    };
+    this.scheduler.add(target.schedule === undefined ? job : { ...job, schedule: target.schedule });
+  }
+
+  private recordResult(target: Target, result: ProbeResult): { nextRunInMs?: number } {
+    const { events, nextRunInMs } = this.monitor.record(target, result);
+    const fields = { target: target.name, ok: result.ok, latencyMs: round(result.latencyMs) };
+    if (result.ok) this.logger.debug(fields, 'probe ok');
+    else this.logger.debug({ ...fields, error: result.error }, 'probe failed');
+    if (events.length > 0) this.logger.debug({ target: target.name, events: events.length }, 'transition');
+    return nextRunInMs === undefined ? {} : { nextRunInMs };
+  }
+}
+
+function buildNotifiers(config: Config, deps: Omit<Parameters<typeof createNotifier>[2], 'slack'>): Map<string, Notifier> {
+  const notifiers = new Map<string, Notifier>();
+  for (const [name, notifierConfig] of Object.entries(config.notifiers)) {
+    notifiers.set(name, createNotifier(name, notifierConfig, config.slack ? { ...deps, slack: config.slack } : deps));
+  }
+  return notifiers;
+}
+
+/** States of targets no longer in the config are not kept forever. */
+function dropForgottenTargets(monitor: Monitor, targets: Target[]): void {
+  const names = new Set(targets.map((target) => target.name));
+  for (const status of [...monitor.all()]) if (!names.has(status.target)) monitor.untrack(status.target);
+}
+
+function isDeadline(signal: AbortSignal): boolean {
+  return (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/** argv → commands. The only place that calls process.exit. */
+import { existsSync, readFileSync } from 'node:fs';
+import { Bot } from './app.js';
+import { parseCli, UsageError, USAGE, type CliArgs } from './cli-args.js';
+import { formatTargetTable } from './check-table.js';
+import { ConfigError } from './config/errors.js';
+import { configJsonSchema } from './config/json-schema.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './log.js';
+import { adhocTarget } from './probes/adhoc.js';
+import { createProbes, detectIcmpTools, icmpToolsProblem, type IcmpTools } from './probes/index.js';
+import { formatProbeResult } from './probes/format.js';
+import { sendTestAlert } from './alerts/test-alert.js';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+/** An error already phrased for people: printed as it is, no stack trace. */
+class CliFailure extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseCli(argv);
+  switch (args.command) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return EXIT_OK;
+    case 'schema':
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+      return EXIT_OK;
+    case 'check': {
+      const config = await loadConfig(args.configPath);
+      await requireIcmpTools(config);
+      process.stdout.write(`${args.configPath}: ok, ${config.targets.length} targets\n${formatTargetTable(config.targets)}\n`);
+      return EXIT_OK;
+    }
+    case 'probe':
+      return probeOnce(args);
+    case 'test-alert':
+      return testAlert(args);
+    case 'run':
+      return run(args);
+  }
+}
+
+async function run(args: CliArgs): Promise<number> {
+  const config = await loadConfig(args.configPath);
+  const icmpTools = await requireIcmpTools(config);
+  const logger = createLogger(args.logLevel === undefined ? {} : { level: args.logLevel });
+  let bot: Bot;
+  try {
+    bot = await Bot.start({ config, logger, icmpTools });
+  } catch (error) {
+    throw new CliFailure(`probebot: cannot start: ${describe(error)}`, EXIT_FAILED);
+  }
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const shutdown = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        resolve(EXIT_FAILED);
+        return;
+      }
+      logger.info({ signal }, 'shutting down');
+      bot.stop().then(
+        () => resolve(EXIT_OK),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolve(EXIT_FAILED);
+        },
+      );
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+  });
+}
+
+async function probeOnce(args: CliArgs): Promise<number> {
+  const subject = args.subject!;
+  const config = existsSync(args.configPath) || args.configPath !== 'rules.yaml' ? await loadConfig(args.configPath) : undefined;
+  const target = config?.targets.find((candidate) => candidate.name === subject) ?? adhocTarget(subject);
+  if (!target) {
+    throw new CliFailure(`probebot: "${subject}" is neither a target in ${args.configPath} nor a URL, host:port or host`, EXIT_USAGE);
+  }
+  const icmpTools = target.type === 'icmp' ? await requireTools() : { fping: null, ping: null };
+  const probes = createProbes({ icmp: icmpTools, logger: createLogger({ level: args.logLevel ?? 'warn' }) });
+  try {
+    const result = await probes.runWithDeadline(target);
+    process.stdout.write(args.json ? `${JSON.stringify({ target: target.name, type: target.type, ...result })}\n` : `${formatProbeResult(target, result)}\n`);
+    return result.ok ? EXIT_OK : EXIT_FAILED;
+  } finally {
+    probes.close();
+  }
+}
+
+async function testAlert(args: CliArgs): Promise<number> {
+  const config = await loadConfig(args.configPath);
+  const name = args.subject!;
+  if (!config.notifiers[name]) {
+    throw new CliFailure(`probebot: no notifier "${name}" in ${args.configPath} (have: ${Object.keys(config.notifiers).join(', ')})`, EXIT_USAGE);
+  }
+  const logger = createLogger({ level: args.logLevel ?? 'info' });
+  const outcome = await sendTestAlert(config, name, logger);
+  if (outcome.status === 'delivered') {
+    process.stdout.write(`test alert delivered through ${name}\n`);
+    return EXIT_OK;
+  }
+  process.stderr.write(`probebot: test alert through ${name} failed: ${outcome.error}\n`);
+  return EXIT_FAILED;
+}
+
+/** ICMP targets need fping or ping: said once at startup, not at every probe. */
+async function requireIcmpTools(config: Config): Promise<IcmpTools> {
+  if (!config.targets.some((target) => target.type === 'icmp')) return { fping: null, ping: null };
+  return requireTools();
+}
+
+async function requireTools(): Promise<IcmpTools> {
+  const tools = await detectIcmpTools();
+  const problem = icmpToolsProblem(tools);
+  if (problem) throw new CliFailure(`probebot: ${problem}`, EXIT_USAGE);
+  return tools;
+}
+
+function version(): string {
+  const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return packageJson.version;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+function report(error: unknown, logger?: Logger): number {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.lines.join('\n')}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`probebot: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof CliFailure) {
+    process.stderr.write(`${error.message}\n`);
+    return error.exitCode;
+  }
+  if (logger) logger.fatal({ err: error }, 'unexpected error');
+  process.stderr.write(`probebot: unexpected error: ${describe(error)}\n`);
+  return EXIT_FAILED;
+}
+
+process.on('unhandledRejection', (error) => {
+  process.stderr.write(`probebot: unexpected error: ${describe(error)}\n`);
+  process.exit(EXIT_FAILED);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => process.exit(report(error)),
+);

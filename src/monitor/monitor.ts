@@ -1,0 +1,57 @@
+import type { AlertSink } from '../alerts/types.js';
+import type { Clock } from '../clock.js';
+import type { Target } from '../config/schema.js';
+import type { ProbeResult } from '../probes/types.js';
+import { initialStatus, step } from './state-machine.js';
+import type { StateStore } from './store.js';
+import type { TargetStatus, TransitionEvent } from './types.js';
+
+/**
+ * Holds every target's status: feeds probe results through the pure state machine, hands the
+ * changed status to the store and the resulting events to the alert sink.
+ */
+export class Monitor {
+  private readonly statuses: Map<string, TargetStatus>;
+
+  constructor(
+    loaded: Map<string, TargetStatus>,
+    private readonly store: StateStore,
+    private readonly sink: AlertSink,
+    private readonly clock: Clock,
+  ) {
+    this.statuses = loaded;
+  }
+
+  /** Makes sure a target has a status (a new target starts UNKNOWN). */
+  track(target: Target): void {
+    if (!this.statuses.has(target.name)) this.statuses.set(target.name, initialStatus(target.name, this.clock.now()));
+  }
+
+  /** Forgets a target that left the config (its stored state goes with it). */
+  untrack(name: string): void {
+    this.statuses.delete(name);
+    this.store.remove(name);
+  }
+
+  statusOf(name: string): TargetStatus | undefined {
+    return this.statuses.get(name);
+  }
+
+  all(): IterableIterator<TargetStatus> {
+    return this.statuses.values();
+  }
+
+  /**
+   * Applies one scheduled probe result. Returns the events it caused and, while the target is
+   * failing but not yet DOWN, how soon to probe again (the retry interval).
+   */
+  record(target: Target, result: ProbeResult): { events: TransitionEvent[]; nextRunInMs?: number } {
+    const current = this.statuses.get(target.name) ?? initialStatus(target.name, this.clock.now());
+    const { status, events } = step(current, result, target, this.clock.now());
+    this.statuses.set(target.name, status);
+    this.store.update(status);
+    if (events.length > 0) this.sink.publish(events, target);
+    const confirming = status.state !== 'DOWN' && status.consecutiveFailures > 0;
+    return confirming && target.retryInterval < target.interval ? { events, nextRunInMs: target.retryInterval } : { events };
+  }
+}

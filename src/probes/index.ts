@@ -1,0 +1,53 @@
+/** The probe registry: one function per target type; adding a type adds a file and a line here. */
+import type { Target, TargetType } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { probeDns } from './dns.js';
+import { probeHttp } from './http.js';
+import { createIcmpProbe, detectIcmpTools, icmpToolsProblem, type IcmpTools } from './icmp.js';
+import { probeTcp } from './tcp.js';
+import { probeTls } from './tls.js';
+import { deadlineReason, type Probe, type ProbeResult } from './types.js';
+
+export { detectIcmpTools, icmpToolsProblem, type IcmpTools };
+
+export interface ProbeRegistry {
+  /** Runs the target's probe under the caller's signal (which carries the deadline). */
+  run(target: Target, signal: AbortSignal): Promise<ProbeResult>;
+  /** Runs it with its own deadline of target.timeout, joined with an optional caller signal. */
+  runWithDeadline(target: Target, signal?: AbortSignal): Promise<ProbeResult>;
+  /** Kills children and releases what the probes hold. */
+  close(): void;
+}
+
+export function createProbes(options: { icmp: IcmpTools; logger: Logger }): ProbeRegistry {
+  const icmp = createIcmpProbe({ fpingPath: options.icmp.fping, pingPath: options.icmp.ping, logger: options.logger });
+  const probes = {
+    http: probeHttp,
+    tcp: probeTcp,
+    icmp: icmp.probe,
+    dns: probeDns,
+    tls: probeTls,
+  } satisfies { [K in TargetType]: Probe<Extract<Target, { type: K }>> };
+
+  const run = async (target: Target, signal: AbortSignal): Promise<ProbeResult> => {
+    const started = Date.now();
+    try {
+      return await (probes[target.type] as Probe)(target, signal);
+    } catch (error) {
+      // A probe should never throw; if one does, it is a failed probe, not a crashed bot.
+      options.logger.error({ target: target.name, err: error }, 'probe threw');
+      return { ok: false, at: started, latencyMs: Date.now() - started, error: `internal error: ${(error as Error).message}` };
+    }
+  };
+
+  return {
+    run,
+    runWithDeadline(target, signal) {
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(deadlineReason(target.timeout)), target.timeout);
+      const joined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+      return run(target, joined).finally(() => clearTimeout(timer));
+    },
+    close: () => icmp.close(),
+  };
+}
