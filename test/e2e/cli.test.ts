@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+const ROOT = join(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'src/cli.ts');
+// Resolved from the project, so the CLI can run with another working directory.
+const TSX = import.meta.resolve('tsx');
+const dir = mkdtempSync(join(tmpdir(), 'probebot-cli-'));
+let listener: Server;
+let openPort = 0;
+
+before(async () => {
+  listener = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  openPort = (listener.address() as AddressInfo).port;
+});
+after(() => {
+  listener.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function probebot(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function writeConfig(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+test('a bad config prints one line per problem with file:line:col and exits 2, no stack trace', async () => {
+  const path = writeConfig(
+    'bad.yaml',
+    ['targets:', '  - name: db', '    type: tcp', '    host: 127.0.0.1', '    port: 70000', '    failureTreshold: 3', ''].join('\n'),
+  );
+  const { code, stderr, stdout } = await probebot(['check', '-c', path]);
+  assert.equal(code, 2);
+  assert.equal(stdout, '');
+  const lines = stderr.trim().split('\n');
+  assert.deepEqual(lines, [
+    `${path}:5:11 targets[0].port: must be an integer 1-65535`,
+    `${path}:6:5 targets[0]: unknown key "failureTreshold" (did you mean "failureThreshold"?)`,
+  ]);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+});
+
+test('a missing config file is one line and exit 2; an unknown command is a usage error', async () => {
+  const missing = await probebot(['run', '-c', 'nope.yaml']);
+  assert.equal(missing.code, 2);
+  assert.equal(missing.stderr.trim().split('\n').length, 1);
+  assert.match(missing.stderr, /nope\.yaml/);
+  const unknown = await probebot(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+});
+
+test('check prints each target with its effective settings', async () => {
+  const path = writeConfig(
+    'ok.yaml',
+    `defaults: { interval: 15s, failureThreshold: 4 }\ntargets:\n  - { name: db, type: tcp, host: 127.0.0.1, port: ${openPort} }\n  - { name: web, type: http, url: "http://127.0.0.1:${openPort}/", interval: 1m }\n`,
+  );
+  const { code, stdout } = await probebot(['check', '-c', path]);
+  assert.equal(code, 0);
+  assert.match(stdout, new RegExp(`^db\\s+tcp\\s+127\\.0\\.0\\.1:${openPort}\\s+15s\\s+5s\\s+3s\\s+4/2`, 'm'));
+  assert.match(stdout, /^web\s+http\s+\S+\s+1m\s/m);
+});
+
+test('probe exits 0 for a reachable address and 1 for a refused one, with a JSON result', async () => {
+  const ok = await probebot(['probe', `127.0.0.1:${openPort}`, '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const result = JSON.parse(ok.stdout) as { ok: boolean; type: string; latencyMs: number };
+  assert.equal(result.ok, true);
+  assert.equal(result.type, 'tcp');
+
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const refused = await probebot(['probe', `127.0.0.1:${closedPort}`]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stdout, new RegExp(`^FAIL tcp 127\\.0\\.0\\.1:${closedPort}: connect ECONNREFUSED`));
+});
+
+test('schema prints the JSON Schema of the config', async () => {
+  const { code, stdout } = await probebot(['schema']);
+  assert.equal(code, 0);
+  const schema = JSON.parse(stdout) as { properties: Record<string, unknown> };
+  assert.ok(schema.properties.targets);
+});
+
+test('run serves /healthz, and SIGTERM stops it cleanly with exit 0', async () => {
+  const path = writeConfig(
+    'run.yaml',
+    `server: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${JSON.stringify(join(dir, 'state'))} }\ntargets:\n  - { name: db, type: tcp, host: 127.0.0.1, port: ${openPort} }\n`,
+  );
+  let health: { status: number; body: { status: string; targets: { total: number } } } | undefined;
+  let asked = false;
+  const run = await probebot(['run', '-c', path], (stdout, child) => {
+    const started = /"port":(\d+)[^\n]*probebot started/.exec(stdout);
+    if (!started || asked) return;
+    asked = true;
+    fetch(`http://127.0.0.1:${started[1]}/healthz`)
+      .then(async (response) => {
+        health = { status: response.status, body: (await response.json()) as NonNullable<typeof health>['body'] };
+      })
+      .finally(() => child.kill('SIGTERM'));
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(health?.status, 200);
+  assert.equal(health?.body.status, 'ok');
+  assert.equal(health?.body.targets.total, 1);
+  assert.match(run.stdout, /probebot stopped/);
+});
