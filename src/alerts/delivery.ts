@@ -179,9 +179,11 @@ export class AlertEngine implements AlertSink {
   }
 
   /** Aborts deliveries in flight (they stay in the outbox), clears timers, writes what is pending. */
-  async stop(): Promise<void> {
+  /** Stops delivery; deliveries in flight get up to graceMs to finish before they are aborted. */
+  async stop(graceMs = 0): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
+    await Promise.all([...this.queues.values()].map((queue) => queue.quiesce(graceMs)));
     this.dispatcher.stop();
     this.reminders.stop();
     for (const queue of this.queues.values()) queue.stop();

@@ -63,7 +63,7 @@ export class NotifierQueue {
   private windowEndsAt = 0;
   private windowTimer: TimerHandle | undefined;
   private waitTimer: TimerHandle | undefined;
-  private attempt: { cancel(): void } | undefined;
+  private attempt: { cancel(): void; settled: Promise<void> } | undefined;
   private bucket: TokenBucket | undefined;
   private running = false;
   private stopped = false;
@@ -136,6 +136,20 @@ export class NotifierQueue {
     this.stopped = false;
     if (this.collected.length > 0) this.closeWindow(); // collected before a restart: their window is long over
     this.pump();
+  }
+
+  /**
+   * Starts no new attempt and gives the one in flight up to graceMs (wall time) to finish, so a
+   * graceful stop does not abort a delivery the receiver already took and send it again later.
+   */
+  async quiesce(graceMs: number): Promise<void> {
+    this.running = false;
+    const inFlight = this.attempt?.settled;
+    if (inFlight === undefined || graceMs <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([inFlight, grace]);
+    clearTimeout(timer);
   }
 
   /** Aborts the attempt in flight (its alert stays queued) and clears every timer. */
@@ -236,9 +250,12 @@ export class NotifierQueue {
     const { clock } = this.context;
     const controller = new AbortController();
     let settled = false;
+    let markSettled!: () => void;
+    const settledPromise = new Promise<void>((resolve) => (markSettled = resolve));
     const finish = (outcome: DeliveryOutcome | 'stopped') => {
       if (settled) return;
       settled = true;
+      markSettled();
       clock.clearTimeout(deadline);
       this.attempt = undefined;
       if (outcome !== 'stopped') this.settle(head, outcome);
@@ -248,6 +265,7 @@ export class NotifierQueue {
       finish({ status: 'retry', error: `no answer within ${DELIVERY_DEADLINE_MS}ms` });
     }, DELIVERY_DEADLINE_MS);
     this.attempt = {
+      settled: settledPromise,
       cancel: () => {
         controller.abort(new DOMException('probebot is stopping', 'AbortError'));
         finish('stopped');
