@@ -8,7 +8,8 @@ import type { Notifier } from './alerts/notifier.js';
 import { createNotifier } from './alerts/notifiers/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config, Target } from './config/schema.js';
-import { healthRoutes } from './http/health.js';
+import { HealthWatch, healthBounds, healthRoutes } from './http/health.js';
+import { Metrics, metricsRoute } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Monitor } from './monitor/monitor.js';
@@ -43,6 +44,7 @@ export class Bot {
     private readonly scheduler: Scheduler,
     private readonly server: HttpServer,
     readonly port: number,
+    private readonly metrics: Metrics,
   ) {
     this.startedAt = clock.now();
   }
@@ -76,10 +78,16 @@ export class Bot {
 
       const probes = createProbes({ icmp: options.icmpTools, logger });
       cleanups.push(() => probes.close());
+      const metrics = new Metrics();
+      const healthWatch = new HealthWatch({ clock, bounds: healthBounds(config.delivery.maxBackoff) });
       const scheduler = new Scheduler({
         clock,
         maxConcurrent: config.maxConcurrentProbes,
         logger,
+        onLag: (lagMs) => {
+          metrics.schedulerLag(lagMs);
+          healthWatch.schedulerLag(lagMs);
+        },
         onSkip: (reason, job) => logger.debug({ target: job, reason }, 'probe skipped'),
       });
       cleanups.push(() => scheduler.stop());
@@ -87,8 +95,9 @@ export class Bot {
       const server = new HttpServer((error, path) => logger.error({ err: error, path }, 'request failed'));
       cleanups.push(() => server.close());
       const port = await server.listen(config.server.host, config.server.port);
-      const bot = new Bot(config, logger, clock, store, engine, monitor, probes, scheduler, server, port);
-      for (const [path, handler] of Object.entries(healthRoutes(bot))) server.route(path, handler);
+      const bot = new Bot(config, logger, clock, store, engine, monitor, probes, scheduler, server, port, metrics);
+      for (const [path, handler] of Object.entries(healthRoutes(bot, healthWatch))) server.route(path, handler);
+      server.route('/metrics', metricsRoute(metrics, bot));
 
       engine.start();
       for (const target of config.targets) bot.schedule(target);
@@ -128,7 +137,7 @@ export class Bot {
       this.logger.info('probebot stopping');
       await this.scheduler.stop(graceMs);
       this.probes.close();
-      await this.engine.stop();
+      await this.engine.stop(graceMs);
       await this.store.close();
       await this.server.close();
       this.logger.info('probebot stopped');
@@ -154,6 +163,8 @@ export class Bot {
 
   private recordResult(target: Target, result: ProbeResult): { nextRunInMs?: number } {
     const { events, nextRunInMs } = this.monitor.record(target, result);
+    this.metrics.probeResult(target, result);
+    for (const event of events) this.metrics.transition(event);
     const fields = { target: target.name, ok: result.ok, latencyMs: round(result.latencyMs) };
     if (result.ok) this.logger.debug(fields, 'probe ok');
     else this.logger.debug({ ...fields, error: result.error }, 'probe failed');
