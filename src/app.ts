@@ -3,9 +3,10 @@
  * in reverse so a shutdown leaves no timer, socket or child process behind.
  */
 import { AlertEngine } from './alerts/delivery.js';
-import { openMemoStore } from './alerts/memos.js';
+import { openMemoStore, type DurableMemoStore } from './alerts/memos.js';
 import type { Notifier } from './alerts/notifier.js';
 import { createNotifier } from './alerts/notifiers/index.js';
+import { isDeepStrictEqual } from 'node:util';
 import { systemClock, type Clock } from './clock.js';
 import type { Config, Target } from './config/schema.js';
 import { HealthWatch, healthBounds, healthRoutes } from './http/health.js';
@@ -18,6 +19,7 @@ import type { TargetStatus } from './monitor/types.js';
 import { createProbes, type IcmpTools, type ProbeRegistry } from './probes/index.js';
 import type { ProbeResult } from './probes/types.js';
 import { Scheduler } from './scheduler/index.js';
+import { planReload, type ReloadPlan } from './reload.js';
 
 /** ICMP targets start on whole-second slots within their interval, so fping batches them. */
 const ICMP_PHASE_STEP_MS = 1_000;
@@ -34,7 +36,7 @@ export class Bot {
   private stopping: Promise<void> | undefined;
 
   private constructor(
-    readonly config: Config,
+    private currentConfig: Config,
     private readonly logger: Logger,
     private readonly clock: Clock,
     private readonly store: StateStore,
@@ -45,8 +47,14 @@ export class Bot {
     private readonly server: HttpServer,
     readonly port: number,
     private readonly metrics: Metrics,
+    private readonly memos: DurableMemoStore,
+    private notifiers: Map<string, Notifier>,
   ) {
     this.startedAt = clock.now();
+  }
+
+  get config(): Config {
+    return this.currentConfig;
   }
 
   /** Starts everything, or throws after undoing whatever had started. */
@@ -95,7 +103,7 @@ export class Bot {
       const server = new HttpServer((error, path) => logger.error({ err: error, path }, 'request failed'));
       cleanups.push(() => server.close());
       const port = await server.listen(config.server.host, config.server.port);
-      const bot = new Bot(config, logger, clock, store, engine, monitor, probes, scheduler, server, port, metrics);
+      const bot = new Bot(config, logger, clock, store, engine, monitor, probes, scheduler, server, port, metrics, memos, notifiers);
       for (const [path, handler] of Object.entries(healthRoutes(bot, healthWatch))) server.route(path, handler);
       server.route('/metrics', metricsRoute(metrics, bot));
 
@@ -111,7 +119,7 @@ export class Bot {
 
   /** The status of every configured target, in config order. */
   statuses(): TargetStatus[] {
-    return this.config.targets.flatMap((target) => this.monitor.statusOf(target.name) ?? []);
+    return this.currentConfig.targets.flatMap((target) => this.monitor.statusOf(target.name) ?? []);
   }
 
   statusOf(name: string): TargetStatus | undefined {
@@ -129,6 +137,55 @@ export class Bot {
   }
 
   /**
+   * Applies a new, already validated config without a restart. Unchanged targets keep everything
+   * (state, counters, schedule phase, open incidents); changed ones restart their schedule and keep
+   * their state while the probe is the same; removed ones stop (their in-flight probe is aborted)
+   * and their open incident is resolved; new ones start UNKNOWN. Notifier changes apply to the
+   * next alert, and alerts pending for a removed notifier stay in the outbox.
+   */
+  async reload(next: Config): Promise<ReloadPlan> {
+    const plan = planReload(this.currentConfig, next);
+    const config = { ...next };
+    for (const section of plan.needsRestart) {
+      this.logger.warn({ section }, `config reload: changes to "${section}" take effect after a restart`);
+      Object.assign(config, { [section]: this.currentConfig[section] });
+    }
+    const resolveReason = config.delivery.resolveRemoved ? 'removed from config' : undefined;
+    for (const target of plan.removed) {
+      await this.scheduler.remove(target.name);
+      const closing = this.monitor.untrack(target.name, resolveReason);
+      this.metrics.removeTarget(target.name);
+      if (closing) this.engine.publish([closing], target);
+    }
+    for (const { before, after, sameProbe } of plan.changed) {
+      await this.scheduler.remove(before.name);
+      if (!sameProbe) {
+        const closing = this.monitor.untrack(before.name, resolveReason && 'probe changed in config');
+        this.metrics.removeTarget(before.name);
+        if (closing) this.engine.publish([closing], before);
+      }
+    }
+    this.notifiers = this.rebuildNotifiers(config);
+    this.currentConfig = config;
+    this.engine.updateConfig(config, this.notifiers);
+    for (const target of [...plan.added, ...plan.changed.map((change) => change.after)]) {
+      this.monitor.track(target);
+      this.schedule(target);
+    }
+    this.metrics.configReload('success');
+    this.logger.info(
+      { added: plan.added.length, removed: plan.removed.length, changed: plan.changed.length, unchanged: plan.unchanged.length },
+      'config reloaded',
+    );
+    return plan;
+  }
+
+  /** Counts a reload that was refused (the old config keeps running). */
+  reloadFailed(): void {
+    this.metrics.configReload('failure');
+  }
+
+  /**
    * Stops scheduling, lets in-flight probes finish for up to graceMs (then aborts them), delivers
    * nothing more, saves state. Safe to call twice.
    */
@@ -143,6 +200,24 @@ export class Bot {
       this.logger.info('probebot stopped');
     })();
     return this.stopping;
+  }
+
+  /** Keeps the notifier instances whose settings did not change, so their state (log streaks) survives. */
+  private rebuildNotifiers(next: Config): Map<string, Notifier> {
+    const fresh = buildNotifiers(next, { logger: this.logger, memos: this.memos, clock: this.clock });
+    const kept = new Map<string, Notifier>();
+    for (const [name, notifier] of fresh) {
+      const unchanged =
+        isDeepStrictEqual(this.currentConfig.notifiers[name], next.notifiers[name]) &&
+        (next.notifiers[name]?.type !== 'slack' || isDeepStrictEqual(this.currentConfig.slack, next.slack));
+      const old = this.notifiers.get(name);
+      if (unchanged && old) {
+        kept.set(name, old);
+        void notifier.close?.();
+      } else kept.set(name, notifier);
+    }
+    for (const [name, old] of this.notifiers) if (kept.get(name) !== old) void old.close?.();
+    return kept;
   }
 
   private schedule(target: Target): void {

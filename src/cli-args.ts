@@ -19,7 +19,8 @@ export class UsageError extends Error {
 export const USAGE = `probebot: watches connectivity and alerts Slack, PagerDuty and webhooks
 
 Usage:
-  probebot run [-c rules.yaml]                 run the bot (the default command)
+  probebot run [-c rules.yaml] [--watch]       run the bot (the default command); SIGHUP reloads
+                                               the config, --watch also reloads when the file changes
   probebot check [-c rules.yaml]               validate the config, print the targets' effective settings
   probebot probe <target|url|host:port|host> [-c rules.yaml] [--json]
                                                run one probe now; exit 0 when it passes, 1 when it fails
@@ -31,6 +32,7 @@ Options:
   -c, --config <file>   config file (default: rules.yaml)
   --log-level <level>   trace, debug, info, warn, error, fatal (default: info)
   --json                probe: print the result as JSON
+  --watch               run: reload the config when the file changes
   -h, --help            this text
   -v, --version         the version
 

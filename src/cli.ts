@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** argv → commands. The only place that calls process.exit. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Bot } from './app.js';
 import { parseCli, UsageError, USAGE, type CliArgs } from './cli-args.js';
 import { formatTargetTable } from './check-table.js';
@@ -62,6 +62,7 @@ async function run(args: CliArgs): Promise<number> {
   } catch (error) {
     throw new CliFailure(`probebot: cannot start: ${describe(error)}`, EXIT_FAILED);
   }
+  const reloads = reloadOnRequest(bot, args, logger);
   return new Promise<number>((resolve) => {
     let signals = 0;
     const shutdown = (signal: NodeJS.Signals) => {
@@ -72,6 +73,7 @@ async function run(args: CliArgs): Promise<number> {
         return;
       }
       logger.info({ signal }, 'shutting down');
+      reloads.stop();
       bot.stop().then(
         () => resolve(EXIT_OK),
         (error: unknown) => {
@@ -83,6 +85,41 @@ async function run(args: CliArgs): Promise<number> {
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);
   });
+}
+
+/**
+ * SIGHUP (and, with --watch, a change of the file) reloads the config. A config that does not
+ * validate is logged line by line and counted; the running one stays. Reloads never overlap.
+ */
+function reloadOnRequest(bot: Bot, args: CliArgs, logger: Logger): { stop(): void } {
+  let chain = Promise.resolve();
+  const reload = (trigger: string) => {
+    chain = chain.then(async () => {
+      logger.info({ trigger, config: args.configPath }, 'reloading config');
+      try {
+        const next = await loadConfig(args.configPath);
+        await requireIcmpTools(next);
+        await bot.reload(next);
+      } catch (error) {
+        bot.reloadFailed();
+        const lines = error instanceof ConfigError ? error.lines : [describe(error)];
+        for (const line of lines) logger.error({ config: args.configPath }, `config reload refused, keeping the running config: ${line}`);
+      }
+    });
+  };
+  const onHangup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  const onChange = (current: Stats, previous: Stats) => {
+    if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) reload('file changed');
+  };
+  // Polling survives editors that replace the file instead of writing it in place.
+  if (args.watch) watchFile(args.configPath, { interval: 1_000 }, onChange);
+  return {
+    stop() {
+      process.off('SIGHUP', onHangup);
+      if (args.watch) unwatchFile(args.configPath, onChange);
+    },
+  };
 }
 
 async function probeOnce(args: CliArgs): Promise<number> {

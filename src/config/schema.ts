@@ -277,6 +277,10 @@ export const configSchema = z.strictObject({
       groupWait: duration.prefault('10s'),
       giveUpAfter: positiveDuration.prefault('24h'),
       maxBackoff: positiveDuration.prefault('5m'),
+      resolveRemoved: z
+        .boolean()
+        .default(true)
+        .meta({ description: 'When a reload removes a target that is DOWN, resolve its incident ("removed from config").' }),
     })
     .prefault({}),
   routes: z.array(routeSchema).default([]),

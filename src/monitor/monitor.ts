@@ -27,10 +27,27 @@ export class Monitor {
     if (!this.statuses.has(target.name)) this.statuses.set(target.name, initialStatus(target.name, this.clock.now()));
   }
 
-  /** Forgets a target that left the config (its stored state goes with it). */
-  untrack(name: string): void {
+  /**
+   * Forgets a target that left the config (its stored state goes with it). With a reason, an open
+   * incident is closed: a recovery event is returned so the notifiers resolve it.
+   */
+  untrack(name: string, closeIncidentBecause?: string): TransitionEvent | undefined {
+    const status = this.statuses.get(name);
     this.statuses.delete(name);
     this.store.remove(name);
+    if (!status?.incident || closeIncidentBecause === undefined) return undefined;
+    const now = this.clock.now();
+    return {
+      target: name,
+      kind: 'state',
+      from: status.announced,
+      to: 'UP',
+      at: now,
+      result: status.lastResult ?? { ok: false, latencyMs: 0, at: now },
+      reason: closeIncidentBecause,
+      incidentId: status.incident.id,
+      downForMs: now - status.incident.since,
+    };
   }
 
   statusOf(name: string): TargetStatus | undefined {

@@ -137,3 +137,25 @@ test('run serves /healthz, and SIGTERM stops it cleanly with exit 0', async () =
   assert.equal(health?.body.targets.total, 1);
   assert.match(run.stdout, /probebot stopped/);
 });
+
+test('SIGHUP reloads the config; a broken one is refused and the running config stays', async () => {
+  const stateDir = JSON.stringify(join(dir, 'state-hup'));
+  const good = (extra: string) =>
+    `server: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${stateDir} }\ntargets:\n  - { name: db, type: tcp, host: 127.0.0.1, port: ${openPort} }\n${extra}`;
+  const path = writeConfig('hup.yaml', good(''));
+  const steps: Array<[RegExp, (child: ReturnType<typeof spawn>) => void]> = [
+    [/probebot started/, (child) => { writeConfig('hup.yaml', good('  - { name: web, type: tcp, port: 99999 }\n')); child.kill('SIGHUP'); }],
+    [/config reload refused[^\n]*hup\.yaml:5:\d+ targets\[1\]/, (child) => { writeConfig('hup.yaml', good(`  - { name: web, type: tcp, host: 127.0.0.1, port: ${openPort} }\n`)); child.kill('SIGHUP'); }],
+    [/"added":1[^\n]*config reloaded/, (child) => child.kill('SIGTERM')],
+  ];
+  let step = 0;
+  const run = await probebot(['run', '-c', path], (stdout, child) => {
+    const next = steps[step];
+    if (next && next[0].test(stdout)) {
+      step++;
+      next[1](child);
+    }
+  });
+  assert.equal(step, steps.length, `reached step ${step}: ${run.stdout}`);
+  assert.equal(run.code, 0, run.stderr);
+});
