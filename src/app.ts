@@ -19,6 +19,9 @@ import type { TargetStatus } from './monitor/types.js';
 import { createProbes, type IcmpTools, type ProbeRegistry } from './probes/index.js';
 import type { ProbeResult } from './probes/types.js';
 import { Scheduler } from './scheduler/index.js';
+import { slackAppMode, startSlackApp, type SlackApp } from './slack/app.js';
+import { createSlackBotPort, type SlackBotPortDeps } from './slack/bot-port.js';
+import { alertButtons } from './slack/buttons.js';
 import { planReload, type ReloadPlan } from './reload.js';
 
 /** ICMP targets start on whole-second slots within their interval, so fping batches them. */
@@ -34,6 +37,7 @@ export interface BotOptions {
 export class Bot {
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
+  private slackApp: SlackApp | undefined;
 
   private constructor(
     private currentConfig: Config,
@@ -106,6 +110,12 @@ export class Bot {
       const bot = new Bot(config, logger, clock, store, engine, monitor, probes, scheduler, server, port, metrics, memos, notifiers);
       for (const [path, handler] of Object.entries(healthRoutes(bot, healthWatch))) server.route(path, handler);
       server.route('/metrics', metricsRoute(metrics, bot));
+      const slackApp = await startSlackIfConfigured(config, { bot, server, clock, logger, probes, statusOf: (name) => monitor?.statusOf(name), silences: engine.silences });
+      if (slackApp) {
+        bot.slackApp = slackApp;
+        cleanups.push(() => slackApp.stop());
+        logger.info({ mode: slackApp.mode }, 'slack app started');
+      }
 
       engine.start();
       for (const target of config.targets) bot.schedule(target);
@@ -192,6 +202,7 @@ export class Bot {
   stop(graceMs = 5_000): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info('probebot stopping');
+      await this.slackApp?.stop();
       await this.scheduler.stop(graceMs);
       this.probes.close();
       await this.engine.stop(graceMs);
@@ -248,12 +259,28 @@ export class Bot {
   }
 }
 
-function buildNotifiers(config: Config, deps: Omit<Parameters<typeof createNotifier>[2], 'slack'>): Map<string, Notifier> {
+function buildNotifiers(config: Config, deps: Omit<Parameters<typeof createNotifier>[2], 'slack' | 'slackActions'>): Map<string, Notifier> {
+  // Alert buttons only where the Slack app runs to answer them.
+  const slackDeps = config.slack
+    ? { ...deps, slack: config.slack, ...(slackAppMode(config.slack) ? { slackActions: alertButtons() } : {}) }
+    : deps;
   const notifiers = new Map<string, Notifier>();
-  for (const [name, notifierConfig] of Object.entries(config.notifiers)) {
-    notifiers.set(name, createNotifier(name, notifierConfig, config.slack ? { ...deps, slack: config.slack } : deps));
-  }
+  for (const [name, notifierConfig] of Object.entries(config.notifiers)) notifiers.set(name, createNotifier(name, notifierConfig, slackDeps));
   return notifiers;
+}
+
+async function startSlackIfConfigured(config: Config, deps: Omit<SlackBotPortDeps, 'config'> & { bot: Bot; server: HttpServer; clock: Clock }): Promise<SlackApp | undefined> {
+  if (!config.slack || !slackAppMode(config.slack)) return undefined;
+  const port = createSlackBotPort({ ...deps, config: () => deps.bot.config });
+  return startSlackApp({
+    config: config.slack,
+    port,
+    server: deps.server,
+    logger: deps.logger,
+    clock: deps.clock,
+    // On-demand probes get a share of the cap so a burst of commands cannot crowd out the schedule.
+    maxConcurrentProbes: Math.max(1, Math.min(8, Math.floor(config.maxConcurrentProbes / 4))),
+  });
 }
 
 /** States of targets no longer in the config are not kept forever. */

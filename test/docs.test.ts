@@ -83,3 +83,9 @@ test("README's target table lists every field of every target type", () => {
     assert.match(readme, new RegExp(`\`${field}\``), `README mentions the common target field ${field}`);
   }
 });
+
+test('README carries the Slack app manifests exactly as docs/ has them', () => {
+  for (const file of ['docs/slack-manifest.yaml', 'docs/slack-manifest-socket.yaml']) {
+    assert.ok(readme.includes(readFileSync(join(ROOT, file), 'utf8')), `${file} is pasted into the README`);
+  }
+});

@@ -33,6 +33,8 @@ export interface FakeSlackOptions {
   /** Slack's own pacing of chat.postMessage per channel, enforced with 429s (about 1 per second). */
   channelRateLimit?: { perSecond: number; burst?: number };
   now?: () => number;
+  /** User groups and their member IDs, for usergroups.users.list (unknown groups: no_such_subteam). */
+  userGroups?: Record<string, string[]>;
 }
 
 export interface FakeSlack {
@@ -130,6 +132,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         message.blocks = Array.isArray(args.blocks) ? args.blocks : message.blocks;
         message.updates++;
         return answer({ ok: true, channel, ts, text: message.text });
+      }
+      case 'usergroups.users.list': {
+        const members = options.userGroups?.[typeof args.usergroup === 'string' ? args.usergroup : ''];
+        return members === undefined ? fail('no_such_subteam') : answer({ ok: true, users: members });
       }
       default:
         return fail('unknown_method');
