@@ -22,11 +22,14 @@ COPY package.json rules.example.yaml ./
 RUN mkdir -p /etc/probebot /var/lib/probebot && cp rules.example.yaml /etc/probebot/rules.yaml \
  && chown -R node:node /var/lib/probebot
 USER node
+# The working directory is the writable volume, so a relative state.dir (./data) lands there.
+WORKDIR /var/lib/probebot
 VOLUME ["/var/lib/probebot"]
 EXPOSE 8080
-# The config is mounted at /etc/probebot/rules.yaml; set `state.dir: /var/lib/probebot` in it.
+# The config is mounted at /etc/probebot/rules.yaml; state lives under /var/lib/probebot.
+# The health check assumes server.port 8080 (the default); change it here if yours differs.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PROBEBOT_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["node", "/app/dist/cli.js"]
 CMD ["run", "-c", "/etc/probebot/rules.yaml"]
