@@ -127,7 +127,7 @@ describe('defaults inheritance', () => {
     assert.equal(config.targets[0]?.interval, 30_000);
     assert.deepEqual(config.server, { host: '0.0.0.0', port: 8080 });
     assert.deepEqual(config.state, { dir: './data', flushInterval: 1000 });
-    assert.deepEqual(config.delivery, { groupWait: 10_000, giveUpAfter: 86_400_000, maxBackoff: 300_000 });
+    assert.deepEqual(config.delivery, { groupWait: 10_000, giveUpAfter: 86_400_000, maxBackoff: 300_000, resolveRemoved: true });
     assert.deepEqual(Object.keys(config.notifiers), ['log']);
   });
 });
