@@ -8,7 +8,7 @@ import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
-import { errorMessage, writeFileAtomic } from './atomic-file.js';
+import { errorMessage, writeFileAtomic } from '../atomic-file.js';
 import type { MemoStore } from './notifier.js';
 
 /** How long after a change the batch is written, unless a flush comes first. */

@@ -9,7 +9,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { NotifierType } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { deadlineReason } from '../probes/types.js';
-import { errorMessage } from './atomic-file.js';
+import { errorMessage } from '../atomic-file.js';
 import { NOTIFIER_RATE_LIMITS, retryDelay, TokenBucket } from './backoff.js';
 import { foldDependents, shouldSendNow, splitIntoAlerts } from './grouping.js';
 import type { Alert, AlertEvent, DeliveryOutcome, Notifier } from './notifier.js';

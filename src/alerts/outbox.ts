@@ -12,7 +12,7 @@
 import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { errorMessage, syncDirectory, TEMPORARY_SUFFIX, writeFileAtomic } from './atomic-file.js';
+import { errorMessage, syncDirectory, TEMPORARY_SUFFIX, writeFileAtomic } from '../atomic-file.js';
 import type { Alert, AlertEvent } from './notifier.js';
 
 /** An alert for one notifier, waiting to be delivered. */

@@ -7,7 +7,7 @@ import { readFile, rename } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { Target } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { errorMessage, writeFileAtomic } from './atomic-file.js';
+import { errorMessage, writeFileAtomic } from '../atomic-file.js';
 import { labelsMatch } from './routing.js';
 
 export interface SilenceMatcher {

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { writeFileAtomic } from '../atomic-file.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { ProbeResult } from '../probes/types.js';
@@ -261,28 +262,10 @@ async function toBytes(sources: Array<Iterable<string>>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Temp file, fsync, rename over the old file, fsync of the directory so the rename survives a power cut. */
+/** Creates the directory if needed, then replaces the file atomically (temp file, fsync, rename, directory fsync). */
 export async function writeAtomically(dir: string, path: string, content: Buffer): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const temp = `${path}.tmp`;
-  const file = await open(temp, 'w');
-  try {
-    await file.writeFile(content);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, path);
-  try {
-    const directory = await open(dir, 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
-  } catch {
-    // Some platforms (Windows) cannot open or fsync a directory; the rename itself is done.
-  }
+  await writeFileAtomic(path, content);
 }
 
 /**

@@ -7,11 +7,12 @@ let temporaryCounter = 0;
 export const TEMPORARY_SUFFIX = '.tmp';
 
 /**
+ * The one way probebot replaces a file (target states, outbox batches, silences, memos).
  * Writes a file so that a crash at any moment leaves either the old content or the new one:
  * a temporary file in the same directory, fdatasync, rename over the target, then (unless told
  * otherwise) fsync the directory so the rename itself is on disk.
  */
-export async function writeFileAtomic(path: string, data: string, options: { syncDirectory?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { syncDirectory?: boolean } = {}): Promise<void> {
   const temporary = `${path}.${process.pid}.${temporaryCounter++}${TEMPORARY_SUFFIX}`;
   try {
     const handle = await open(temporary, 'w', 0o600);
@@ -31,7 +32,14 @@ export async function writeFileAtomic(path: string, data: string, options: { syn
 
 /** Makes renames and deletions inside a directory durable. */
 export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+  } catch (error) {
+    // Some platforms (Windows) cannot open a directory; the rename itself is done.
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR' || (error as NodeJS.ErrnoException).code === 'EPERM') return;
+    throw error;
+  }
   try {
     await handle.sync();
   } finally {
