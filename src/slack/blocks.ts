@@ -123,7 +123,10 @@ function renderGroup(message: AlertMessage, options: RenderOptions): SlackMessag
     blocks.push(section(compactLine(line)));
     pushActions(blocks, options.targetActions?.(line));
   }
-  if (lines.length > shown) blocks.push(section(moreLine(lines.slice(shown))));
+  if (lines.length > shown) {
+    const room = BLOCK_LIMITS.blocks - blocks.length - (messageButtons.length > 0 ? 1 : 0) - 1 /* context */;
+    blocks.push(...moreSections(lines.slice(shown), Math.max(1, room)));
+  }
   pushActions(blocks, messageButtons);
   pushContext(blocks, message, undefined);
   const names = lines.slice(0, 5).map((l) => l.target).join(', ');
@@ -176,9 +179,26 @@ function compactLine(line: TargetLine): string {
 }
 
 /** "…and 480 more (475 DOWN, 5 UP): db-1, db-2, …". */
-function moreLine(rest: TargetLine[]): string {
-  const head = `…and ${rest.length} more (${stateCounts(rest).join(', ')}): `;
-  return head + escapeMrkdwn(rest.map((line) => line.target).join(', '));
+/**
+ * Every target not shown in detail, by name, over as many sections as the block budget allows:
+ * a storm message must name everyone it covers, not just the first few.
+ */
+function moreSections(rest: TargetLine[], maxSections: number): SlackBlock[] {
+  const texts = [`…and ${rest.length} more (${stateCounts(rest).join(', ')}): `];
+  for (const [index, line] of rest.entries()) {
+    const name = escapeMrkdwn(line.target);
+    const current = texts[texts.length - 1]!;
+    const piece = current.endsWith(': ') || current === '' ? name : `, ${name}`;
+    if (current.length + piece.length <= BLOCK_LIMITS.sectionText) texts[texts.length - 1] = current + piece;
+    else if (texts.length < maxSections) texts.push(name);
+    else {
+      // Out of blocks: say how many are left unnamed rather than cutting a name in half.
+      const left = ` …and ${rest.length - index} more`;
+      texts[texts.length - 1] = `${current.slice(0, BLOCK_LIMITS.sectionText - left.length)}${left}`;
+      break;
+    }
+  }
+  return texts.map((text) => section(text));
 }
 
 /** A section of mrkdwn (already escaped), with room kept for the mention. */

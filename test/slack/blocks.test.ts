@@ -177,3 +177,16 @@ describe('text helpers', () => {
     assert.equal(escapeMrkdwn('a&b<c>d *e* _f_'), 'a&amp;b&lt;c&gt;d *e* _f_');
   });
 });
+
+describe('storm messages', () => {
+  test('a group of 500 targets names every one of them, with or without buttons', () => {
+    for (const options of [undefined, buttons]) {
+      const group = Array.from({ length: 500 }, (_, i) => line(`storm-${String(i).padStart(4, '0')}`));
+      const rendered = renderAlertMessage({ kind: 'transition', lines: group }, options);
+      assert.deepEqual(blockProblems(rendered.blocks), []);
+      const text = allText(rendered.blocks);
+      const unnamed = group.filter((l) => !new RegExp(`\\b${l.target}\\b`).test(text)).map((l) => l.target);
+      assert.deepEqual(unnamed, []);
+    }
+  });
+});
