@@ -206,6 +206,19 @@ process.on('unhandledRejection', (error) => {
 });
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => process.exit(report(error)),
+  (code) => exitWhenWritten(code),
+  (error: unknown) => exitWhenWritten(report(error)),
 );
+
+/**
+ * Exits once stdout and stderr have handed over what was written: process.exit drops what a
+ * pipe has not taken yet, so `probebot check | grep db` lost every line past the first 64 KiB.
+ */
+function exitWhenWritten(code: number): void {
+  let waiting = 2;
+  const done = (): void => {
+    if (--waiting === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}

@@ -44,11 +44,19 @@ export function formatPath(path: ConfigPath): string {
   return text;
 }
 
+/** Longest path or message in a problem line: a garbage file's key or token can be megabytes long. */
+const MAX_PART_CHARS = 200;
+
 /** One line: `file:line:col path: message`, leaving out what is not known. */
 export function formatProblemLine(file: string, position: SourcePosition | undefined, path: ConfigPath, message: string): string {
   const where = position ? `${file}:${position.line}:${position.col}` : file;
-  const pathText = formatPath(path);
-  return pathText === '' ? `${where}: ${message}` : `${where} ${pathText}: ${message}`;
+  const pathText = clip(formatPath(path));
+  return pathText === '' ? `${where}: ${clip(message)}` : `${where} ${pathText}: ${clip(message)}`;
+}
+
+/** The text cut to `max` characters, ending in "…" when cut. */
+export function clip(text: string, max = MAX_PART_CHARS): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /**

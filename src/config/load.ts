@@ -6,7 +6,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { crossFieldProblems } from './checks.js';
 import { interpolateEnv, scalarFromEnv } from './env.js';
-import { ConfigError, formatProblemLine, issueReader, type ConfigProblem, type SourcePosition } from './errors.js';
+import { clip, ConfigError, formatProblemLine, issueReader, type ConfigProblem, type SourcePosition } from './errors.js';
 import { problemPosition } from './positions.js';
 import { readConfigText } from './read-file.js';
 import { resolveConfig } from './resolve.js';
@@ -107,7 +107,8 @@ function yamlProblemLines(doc: Document, text: string, file: string, lineCounter
     const position = lineCounter.linePos(error.pos[0]);
     const where = `${file}:${position.line}:${position.col}`;
     if (lines.has(where)) continue; // one cause often raises several errors at one spot
-    lines.set(where, `${where}: ${yamlMessage(error.code, error.message, text, error.pos[0])}`);
+    // yaml quotes the offending token, which in a garbage file can be the rest of the file.
+    lines.set(where, `${where}: ${clip(yamlMessage(error.code, error.message, text, error.pos[0]), 300)}`);
   }
   return [...lines.values()];
 }

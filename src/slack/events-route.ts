@@ -5,6 +5,7 @@
  * request, with the body it would otherwise read itself.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
 import type { Clock } from '../clock.js';
 import type { RouteHandler } from '../http/server.js';
 import type { Logger } from '../log.js';
@@ -59,6 +60,9 @@ export function slackEventsRoute(options: SlackEventsRouteOptions): RouteHandler
     }
     // Bolt parses a form only when the type is exactly this; `; charset=utf-8` would be a 400.
     if (contentType === FORM) request.headers['content-type'] = FORM;
+    // Bolt reads the parsed body outside its own error handling: a body that parses to null
+    // (`payload=null`) rejected unhandled and stopped the whole bot. Slack only sends objects.
+    if (!parsesToObject(body, contentType)) return plain(response, 400, 'not a Slack request');
     (request as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
     options.next(request, response);
   };
@@ -79,6 +83,19 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer | und
     request.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
     request.on('error', reject);
   });
+}
+
+/** Whether Bolt's parse of the body (a form, its JSON `payload` field, else JSON) gives an object. */
+function parsesToObject(body: Buffer, contentType: string): boolean {
+  const text = body.toString('utf8');
+  const payload = contentType === FORM ? parseQuery(text).payload : text;
+  if (typeof payload !== 'string') return true; // a form without a single payload field is an object
+  try {
+    const parsed: unknown = JSON.parse(payload);
+    return typeof parsed === 'object' && parsed !== null;
+  } catch {
+    return false;
+  }
 }
 
 function isSslCheck(body: Buffer): boolean {
