@@ -85,6 +85,8 @@ export class Bot {
       monitor = new Monitor(loaded, store, engine, clock);
       for (const target of config.targets) monitor.track(target);
       dropForgottenTargets(monitor, config.targets);
+      const adopted = monitor.adoptAnnouncements(engine.lastAnnounced());
+      if (adopted.length > 0) logger.info({ targets: adopted }, 'took over announcements the saved states had missed (unclean stop)');
       store.start();
       cleanups.push(() => store.close());
 

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { Config, Target } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { TargetStatus, TransitionEvent } from '../monitor/types.js';
+import type { AnnouncedState, TargetStatus, TransitionEvent } from '../monitor/types.js';
 import { dependentsIndex } from './dependencies.js';
 import { Dispatcher } from './dispatch.js';
 import { MaintenanceCalendar, windowCovers, type MaintenanceWindow } from './maintenance.js';
 import { openMemoStore, type DurableMemoStore } from './memos.js';
-import type { Notifier } from './notifier.js';
+import type { AlertEvent, Notifier } from './notifier.js';
 import { NotifierQueue, type DeliveryCounters, type QueueSettings } from './notifier-queue.js';
 import { Outbox, pendingWork } from './outbox.js';
 import { MAX_TIMER_MS, Reminders } from './reminders.js';
@@ -94,6 +94,8 @@ export class AlertEngine implements AlertSink {
   private readonly logger: Logger;
   private readonly random: () => number;
   private state: 'open' | 'started' | 'stopped' = 'open';
+  /** Events of alerts pending from the previous run (for lastAnnounced). */
+  private readonly restoredEvents: AlertEvent[] = [];
 
   private constructor(
     options: AlertEngineOptions,
@@ -246,7 +248,31 @@ export class AlertEngine implements AlertSink {
     await this.memos.flush().catch(() => {});
   }
 
+  /**
+   * The newest announcement the engine holds for each target: what it last told people, or a
+   * pending alert newer than that. The outbox is written the moment a transition happens, while
+   * target states are saved in batches, so after a crash this can be newer than the saved state.
+   */
+  lastAnnounced(): Map<string, { state: AnnouncedState; at: number; incidentId?: string }> {
+    const latest = new Map<string, { state: AnnouncedState; at: number; incidentId?: string }>();
+    const consider = (target: string, state: AnnouncedState, at: number, incidentId: string | undefined) => {
+      const known = latest.get(target);
+      if (known && known.at > at) return;
+      latest.set(target, incidentId === undefined ? { state, at } : { state, at, incidentId });
+    };
+    for (const target of this.ledger.targets()) {
+      const told = this.ledger.get(target)!;
+      consider(target, told.state, told.at, told.incidentId);
+    }
+    for (const event of this.restoredEvents) if (event.kind === 'state') consider(event.target, event.to, event.at, event.incidentId);
+    return latest;
+  }
+
   private restore(records: Parameters<typeof pendingWork>[0]): void {
+    for (const record of records) {
+      if (record.kind === 'alert') this.restoredEvents.push(...record.alert.events);
+      else this.restoredEvents.push(...record.events);
+    }
     const work = pendingWork(records);
     const notifierNames = new Set([...work.alerts.keys(), ...work.collects.keys()]);
     for (const name of notifierNames) this.queue(name).restore(work.alerts.get(name) ?? [], work.collects.get(name) ?? []);

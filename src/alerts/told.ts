@@ -38,6 +38,10 @@ export class ToldLedger {
     return this.told.get(target);
   }
 
+  targets(): string[] {
+    return [...this.told.keys()];
+  }
+
   /** Targets whose DOWN was told (and not folded): the ones reminders are about. */
   toldDown(): string[] {
     return [...this.told].filter(([, told]) => told.state === 'DOWN' && told.suppressedBy === undefined).map(([target]) => target);

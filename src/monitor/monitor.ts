@@ -2,9 +2,9 @@ import type { AlertSink } from '../alerts/types.js';
 import type { Clock } from '../clock.js';
 import type { Target } from '../config/schema.js';
 import type { ProbeResult } from '../probes/types.js';
-import { initialStatus, step } from './state-machine.js';
+import { adoptAnnouncement, initialStatus, step } from './state-machine.js';
 import type { StateStore } from './store.js';
-import type { TargetStatus, TransitionEvent } from './types.js';
+import type { AnnouncedState, TargetStatus, TransitionEvent } from './types.js';
 
 /**
  * Holds every target's status: feeds probe results through the pure state machine, hands the
@@ -48,6 +48,21 @@ export class Monitor {
       incidentId: status.incident.id,
       downForMs: now - status.incident.since,
     };
+  }
+
+  /** Takes over announcements the alert engine knows of but the saved states missed (a crash). */
+  adoptAnnouncements(announced: ReadonlyMap<string, { state: AnnouncedState; at: number; incidentId?: string }>): string[] {
+    const adopted: string[] = [];
+    for (const [name, announcement] of announced) {
+      const status = this.statuses.get(name);
+      if (!status) continue;
+      const next = adoptAnnouncement(status, announcement);
+      if (next === status) continue;
+      this.statuses.set(name, next);
+      this.store.update(next);
+      adopted.push(name);
+    }
+    return adopted;
   }
 
   statusOf(name: string): TargetStatus | undefined {

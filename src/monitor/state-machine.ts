@@ -141,3 +141,25 @@ function plural(count: number, one: string, many: string): string {
 function percent(value: number): string {
   return `${Math.round(value * 10) / 10}%`;
 }
+
+/**
+ * After a crash the alert outbox can know of an announcement that the (batched) saved state
+ * missed. Taking it over keeps the incident: its recovery closes the alert people already got,
+ * instead of a second DOWN opening another one. Only UP and DOWN announcements newer than the
+ * saved state are taken; anything else returns the status unchanged.
+ */
+export function adoptAnnouncement(status: TargetStatus, announced: { state: AnnouncedState; at: number; incidentId?: string }): TargetStatus {
+  if (announced.state !== 'UP' && announced.state !== 'DOWN') return status;
+  if (announced.state === status.announced) return status;
+  // A status made fresh at this start (nothing was saved) knows nothing newer than the announcement.
+  if (status.state !== 'UNKNOWN' && announced.at <= status.since) return status;
+  const adopted: TargetStatus = { ...status, state: announced.state, announced: announced.state, since: announced.at };
+  if (announced.state === 'DOWN') {
+    adopted.incident = { id: announced.incidentId ?? `${status.target}@${new Date(announced.at).toISOString()}`, since: announced.at };
+    adopted.consecutiveSuccesses = 0;
+  } else {
+    delete adopted.incident;
+    adopted.consecutiveFailures = 0;
+  }
+  return adopted;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { initialStatus, step } from '../../src/monitor/state-machine.js';
+import { describe, it, test } from 'node:test';
+import { adoptAnnouncement, initialStatus, step } from '../../src/monitor/state-machine.js';
 import { RECENT_LATENCIES, type StatePolicy, type TargetStatus, type TransitionEvent } from '../../src/monitor/types.js';
 import type { ProbeResult } from '../../src/probes/types.js';
 
@@ -236,3 +236,25 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+describe('taking over announcements after a crash', () => {
+  const T = Date.UTC(2026, 0, 1);
+  test('a DOWN the saved state missed is taken over with its incident, so a success resolves it', () => {
+    const fresh = initialStatus('db', T + 5_000);
+    const adopted = adoptAnnouncement(fresh, { state: 'DOWN', at: T, incidentId: 'db@x' });
+    assert.equal(adopted.state, 'DOWN');
+    assert.equal(adopted.announced, 'DOWN');
+    assert.deepEqual(adopted.incident, { id: 'db@x', since: T });
+    const policy = { failureThreshold: 2, successThreshold: 1, flap: { window: 21, high: 30, low: 15 } };
+    const { events } = step(adopted, { ok: true, latencyMs: 1, at: T + 6_000 }, policy, T + 6_000);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.to, 'UP');
+    assert.equal(events[0]!.incidentId, 'db@x');
+  });
+  test('an announcement older than the saved state, or the same one, changes nothing', () => {
+    const saved = { ...initialStatus('db', T), state: 'UP' as const, announced: 'UP' as const, since: T + 10_000 };
+    assert.equal(adoptAnnouncement(saved, { state: 'DOWN', at: T, incidentId: 'db@old' }), saved);
+    const down = { ...saved, state: 'DOWN' as const, announced: 'DOWN' as const, incident: { id: 'db@a', since: T } };
+    assert.equal(adoptAnnouncement(down, { state: 'DOWN', at: T + 20_000, incidentId: 'db@a' }), down);
+  });
+});
