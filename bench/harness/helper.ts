@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { stopChild } from './stop-child.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Api } from '../servers/rpc.js';
@@ -81,12 +82,7 @@ export class Helper<T extends Api> {
   }
 
   /** Asks it to exit, then kills it if it has not within 5 s. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }
