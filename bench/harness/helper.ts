@@ -3,7 +3,6 @@
  * processes of their own so that the bot's CPU and memory, read from /proc, are the bot's alone.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { stopChild } from './stop-child.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
