@@ -56,13 +56,19 @@ async function run(args: CliArgs): Promise<number> {
   const config = await loadConfig(args.configPath);
   const icmpTools = await requireIcmpTools(config);
   const logger = createLogger(args.logLevel === undefined ? {} : { level: args.logLevel });
+  // Listening for SIGHUP before starting: its default action would end a bot still starting up.
+  let markStarted!: (bot: Bot | undefined) => void;
+  const started = new Promise<Bot | undefined>((resolve) => (markStarted = resolve));
+  const reloads = reloadOnRequest(started, args, logger);
   let bot: Bot;
   try {
     bot = await Bot.start({ config, logger, icmpTools });
+    markStarted(bot);
   } catch (error) {
+    markStarted(undefined);
+    reloads.stop();
     throw new CliFailure(`probebot: cannot start: ${describe(error)}`, EXIT_FAILED);
   }
-  const reloads = reloadOnRequest(bot, args, logger);
   return new Promise<number>((resolve) => {
     let signals = 0;
     const shutdown = (signal: NodeJS.Signals) => {
@@ -91,10 +97,13 @@ async function run(args: CliArgs): Promise<number> {
  * SIGHUP (and, with --watch, a change of the file) reloads the config. A config that does not
  * validate is logged line by line and counted; the running one stays. Reloads never overlap.
  */
-function reloadOnRequest(bot: Bot, args: CliArgs, logger: Logger): { stop(): void } {
-  let chain = Promise.resolve();
+function reloadOnRequest(started: Promise<Bot | undefined>, args: CliArgs, logger: Logger): { stop(): void } {
+  // A reload asked for during startup waits for the bot.
+  let chain: Promise<unknown> = started;
   const reload = (trigger: string) => {
     chain = chain.then(async () => {
+      const bot = await started;
+      if (!bot) return;
       logger.info({ trigger, config: args.configPath }, 'reloading config');
       try {
         const next = await loadConfig(args.configPath);
