@@ -16,6 +16,8 @@ export interface Panel {
   series: Series[];
   /** A horizontal dashed line: the bar. */
   bar?: { y: number; label: string };
+  /** The y axis ends here at most; higher points sit on the top edge, labelled with their value. */
+  clampAt?: number;
 }
 
 const WIDTH = 720;
@@ -44,9 +46,9 @@ export function lineChart(title: string, xLabel: string, panels: Panel[]): strin
 
 function drawPanel(panel: Panel, top: number, logX: (x: number) => number, allX: number[], xLabel: string): string[] {
   const values = panel.series.flatMap((series) => series.points.map((point) => point.y)).filter(Number.isFinite);
-  const yMax = niceCeiling(Math.max(...values, panel.bar?.y ?? 0, 1e-9) * 1.1);
+  const yMax = Math.min(niceCeiling(Math.max(...values, panel.bar?.y ?? 0, 1e-9) * 1.1), panel.clampAt ?? Infinity);
   const bottom = top + PANEL_HEIGHT;
-  const y = (value: number) => bottom - (PANEL_HEIGHT * value) / yMax;
+  const y = (value: number) => bottom - (PANEL_HEIGHT * Math.min(value, yMax)) / yMax;
   const right = WIDTH - MARGIN.right;
   const out = [
     `<text x="${MARGIN.left}" y="${top - 10}" font-weight="bold">${escape(panel.title)} (${escape(panel.unit)})</text>`,
@@ -70,7 +72,10 @@ function drawPanel(panel: Panel, top: number, logX: (x: number) => number, allX:
   panel.series.forEach((series, index) => {
     const points = series.points.filter((point) => Number.isFinite(point.y) && point.x > 0).sort((a, b) => a.x - b.x);
     if (points.length > 1) out.push(`<polyline fill="none" stroke="${series.color}" stroke-width="2" points="${points.map((p) => `${logX(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join(' ')}"/>`);
-    for (const point of points) out.push(`<circle cx="${logX(point.x).toFixed(1)}" cy="${y(point.y).toFixed(1)}" r="3.5" fill="${series.color}"/>`);
+    for (const point of points) {
+      out.push(`<circle cx="${logX(point.x).toFixed(1)}" cy="${y(point.y).toFixed(1)}" r="3.5" fill="${series.color}"/>`);
+      if (point.y > yMax) out.push(`<text x="${logX(point.x) - 6}" y="${top - 2 + index * 12}" text-anchor="end" fill="${series.color}">↑ ${formatTick(point.y)}</text>`);
+    }
     out.push(`<rect x="${right + 6}" y="${top + 10 + index * 18}" width="12" height="3" fill="${series.color}"/>`);
     out.push(`<text x="${right + 22}" y="${top + 15 + index * 18}">${escape(series.label)}</text>`);
   });

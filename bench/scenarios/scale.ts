@@ -184,7 +184,7 @@ function reportGrowth(report: Reporter, results: SteadyRunResult[], plan: Plan):
   }
 }
 
-function growthChart(results: SteadyRunResult[], plan: Plan): string {
+export function growthChart(results: SteadyRunResult[], plan: { intervalMs: number }): string {
   const figures = figuresBySize(results);
   const points = (pick: (f: SizeFigures) => number) => figures.map((f) => ({ x: f.size, y: pick(f) }));
   const hasMetrics = results.some((result) => result.metricsLag !== undefined);
@@ -197,6 +197,7 @@ function growthChart(results: SteadyRunResult[], plan: Plan): string {
         { label: 'at the listener', color: '#ff7f0e', points: points((f) => f.arrivalP99) },
       ],
       bar: { y: 50, label: 'bar 50 ms' },
+      clampAt: 250,
     },
     { title: 'CPU, process + children', unit: 'cores', series: [{ label: 'bot', color: '#2ca02c', points: points((f) => f.cpuCores) }], bar: { y: 0.5, label: 'bar 0.5 @ 10k' } },
     { title: 'RSS', unit: 'MiB', series: [{ label: 'bot', color: '#9467bd', points: points((f) => f.rssMiB) }], bar: { y: 250, label: 'bar 250 @ 10k' } },
