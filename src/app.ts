@@ -17,7 +17,7 @@ import { Monitor } from './monitor/monitor.js';
 import { StateStore } from './monitor/store.js';
 import type { TargetStatus } from './monitor/types.js';
 import { createProbes, type IcmpTools, type ProbeRegistry } from './probes/index.js';
-import type { ProbeResult } from './probes/types.js';
+import { isDeadline, type ProbeResult } from './probes/types.js';
 import { Scheduler } from './scheduler/index.js';
 import { slackAppMode, startSlackApp, type SlackApp } from './slack/app.js';
 import { createSlackBotPort, type SlackBotPortDeps } from './slack/bot-port.js';
@@ -289,10 +289,6 @@ async function startSlackIfConfigured(config: Config, deps: Omit<SlackBotPortDep
 function dropForgottenTargets(monitor: Monitor, targets: Target[]): void {
   const names = new Set(targets.map((target) => target.name));
   for (const status of [...monitor.all()]) if (!names.has(status.target)) monitor.untrack(status.target);
-}
-
-function isDeadline(signal: AbortSignal): boolean {
-  return (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
 }
 
 function round(ms: number): number {

@@ -34,9 +34,13 @@ export function deadlineReason(timeoutMs: number): DOMException {
   return new DOMException(`timeout after ${timeoutMs}ms`, 'TimeoutError');
 }
 
+/** Whether the signal was aborted by a deadline (a TimeoutError), not by a shutdown. */
+export function isDeadline(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return (reason instanceof DOMException || reason instanceof Error) && reason.name === 'TimeoutError';
+}
+
 /** "timeout after 3000ms (waiting for body)" for a deadline, "aborted (…)" for a shutdown. */
 export function describeAbort(signal: AbortSignal, timeoutMs: number, phase: string): string {
-  const reason: unknown = signal.reason;
-  const isTimeout = reason instanceof DOMException ? reason.name === 'TimeoutError' : reason instanceof Error && reason.name === 'TimeoutError';
-  return isTimeout ? `timeout after ${timeoutMs}ms (${phase})` : `aborted (${phase})`;
+  return isDeadline(signal) ? `timeout after ${timeoutMs}ms (${phase})` : `aborted (${phase})`;
 }
