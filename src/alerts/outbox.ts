@@ -3,17 +3,25 @@
  * a dependency is on disk under `<stateDir>/outbox/` before anything is attempted, and stays until
  * it is delivered, refused or given up.
  *
- * Writes are group-committed: the records queued while one batch is being written go out together
- * as the next batch file (temp, fsync, rename, directory fsync), so a storm of 1,000 events costs a
- * few fsyncs, not a thousand. A batch file is deleted once all its records are; a record removed
- * from a file that still holds others is noted in `removed.log` (fsynced only when a duplicate
- * after a crash would matter), and filtered out on the next open.
+ * Records are appended, one JSON line each, to a single open segment file (`<number>.log`) and
+ * fdatasync'd; the records queued while one append runs go out together in the next one, so a
+ * storm of 1,000 events costs a few syncs, and a lone alert one append and one fdatasync (the
+ * directory is synced only when a segment is created). A removed record is noted in `removed.log`
+ * (fdatasync'd only when a duplicate after a crash would matter). Once a segment is large and
+ * mostly removed, the records still pending are copied into a fresh segment and the old one is
+ * deleted, so disk use follows what is pending, not how long the bot has run. Opening does the
+ * same with whatever a previous run left: segments (a torn last line from a crash mid-append is
+ * ignored), batch files of the earlier `.json` layout, and half-written temporary files.
  */
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { errorMessage, syncDirectory, TEMPORARY_SUFFIX, writeFileAtomic } from '../atomic-file.js';
+import { errorMessage, syncDirectory, writeFileAtomic } from '../atomic-file.js';
 import type { Alert, AlertEvent } from './notifier.js';
+import { JOURNAL, readLeftBehind, segmentName, type LeftBehind } from './outbox-recovery.js';
+
+export { readOutbox } from './outbox-recovery.js';
 
 /** An alert for one notifier, waiting to be delivered. */
 export interface AlertRecord {
@@ -46,9 +54,16 @@ export type OutboxRecord = AlertRecord | CollectRecord | HoldRecord;
 type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
 export type NewOutboxRecord = WithoutSeq<OutboxRecord>;
 
-const JOURNAL = 'removed.log';
-/** Records in one batch file at most. */
+export interface OutboxOptions {
+  /** A segment this large whose pending records fill at most half of it is replaced by a fresh one. */
+  segmentBytes?: number;
+}
+
+/** Records in one append at most. */
 const MAX_BATCH = 2_000;
+export const SEGMENT_BYTES = 1024 * 1024;
+/** Create the segment (never reuse a leftover), and every write lands at its end. */
+const NEW_SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND;
 
 interface QueuedWrite {
   record: OutboxRecord;
@@ -56,62 +71,56 @@ interface QueuedWrite {
   reject: (error: Error) => void;
 }
 
+interface Segment {
+  name: string;
+  /** Opened at the first append, so an outbox that writes nothing holds no file open. */
+  handle: FileHandle | undefined;
+  bytes: number;
+}
+
 export class Outbox {
   private nextSeq: number;
-  private readonly fileOf = new Map<string, string>();
-  private readonly liveIn = new Map<string, Set<string>>();
+  private nextSegment: number;
+  private segment: Segment | undefined;
+  /** Pending records by id, as their line in the segment, to copy into the next one. */
+  private readonly live = new Map<string, string>();
+  private liveBytes = 0;
+  /** Ids removed from the records in the current segment: what the journal must keep saying. */
+  private removedHere = new Set<string>();
+  /** Files whose pending records are (or will be) in a newer segment: deleted after the next one is on disk. */
+  private readonly stale: string[];
+  /** The journal names records no file holds any more: rewrite it at the next segment change. */
+  private journalNeedsRewrite: boolean;
+  private rollFailed = false;
   private readonly writes = new Map<string, Promise<void>>();
   private queue: QueuedWrite[] = [];
   private draining: Promise<void> | undefined;
   private journal: FileHandle | undefined;
   private journalTail: Promise<void> = Promise.resolve();
 
-  private constructor(readonly dir: string, private readonly logger: Logger, files: Map<string, OutboxRecord[]>) {
-    let maxSeq = 0;
-    for (const [file, records] of files) {
-      this.liveIn.set(file, new Set(records.map((record) => record.id)));
-      for (const record of records) {
-        this.fileOf.set(record.id, file);
-        maxSeq = Math.max(maxSeq, record.seq);
-      }
-    }
-    this.nextSeq = maxSeq + 1;
+  private constructor(
+    readonly dir: string,
+    private readonly logger: Logger,
+    private readonly segmentBytes: number,
+    found: LeftBehind,
+  ) {
+    for (const record of found.records) this.keep(record.id, `${JSON.stringify(record)}\n`);
+    this.nextSeq = found.maxSeq + 1;
+    this.nextSegment = found.maxSegment + 1;
+    this.stale = found.files;
+    this.journalNeedsRewrite = found.journalHasIds;
   }
 
   /** Opens (creating) the outbox and returns what was pending, oldest first. */
-  static async open(dir: string, logger: Logger): Promise<{ outbox: Outbox; records: OutboxRecord[] }> {
+  static async open(dir: string, logger: Logger, options: OutboxOptions = {}): Promise<{ outbox: Outbox; records: OutboxRecord[] }> {
     await mkdir(dir, { recursive: true });
-    const removed = await readJournal(join(dir, JOURNAL));
-    const files = new Map<string, OutboxRecord[]>();
-    const stillRelevant: string[] = [];
-    for (const name of (await readdir(dir)).sort()) {
-      const path = join(dir, name);
-      if (name.endsWith(TEMPORARY_SUFFIX)) {
-        await unlink(path).catch(() => {}); // a batch cut short: nothing in it was acknowledged
-        continue;
-      }
-      if (!name.endsWith('.json')) continue;
-      try {
-        const parsed = JSON.parse(await readFile(path, 'utf8')) as { records?: unknown };
-        if (!Array.isArray(parsed.records) || !parsed.records.every(isRecord)) throw new Error('not an outbox batch');
-        const live = parsed.records.filter((record) => !removed.has(record.id));
-        if (live.length === 0) await unlink(path);
-        else {
-          files.set(name, live);
-          for (const record of parsed.records) if (removed.has(record.id)) stillRelevant.push(record.id);
-        }
-      } catch (error) {
-        await rename(path, `${path}.corrupt`).catch(() => {});
-        logger.error({ file: path, error: errorMessage(error) }, 'outbox file is unreadable; set aside as .corrupt');
-      }
-    }
-    // Keep only the removals that still matter, so the journal does not grow across restarts.
-    await writeFileAtomic(join(dir, JOURNAL), stillRelevant.map((id) => `${id}\n`).join(''));
-    const records = [...files.values()].flat().sort((a, b) => a.seq - b.seq);
-    return { outbox: new Outbox(dir, logger, files), records };
+    const found = await readLeftBehind(dir, logger, true);
+    const outbox = new Outbox(dir, logger, options.segmentBytes ?? SEGMENT_BYTES, found);
+    await outbox.roll(); // everything pending into one fresh segment; the files it came from go
+    return { outbox, records: found.records };
   }
 
-  /** Queues a record for the next batch; `durable` resolves once it is on disk (rejects if it could not be). */
+  /** Queues a record for the next append; `durable` resolves once it is on disk (rejects if it could not be). */
   write(entry: NewOutboxRecord): { record: OutboxRecord; durable: Promise<void> } {
     const record = { ...entry, seq: this.nextSeq++ } as OutboxRecord;
     const durable = new Promise<void>((resolve, reject) => this.queue.push({ record, resolve, reject }));
@@ -130,111 +139,180 @@ export class Outbox {
    */
   async remove(ids: readonly string[], options: { durable?: boolean } = {}): Promise<void> {
     await Promise.all(ids.map((id) => this.writes.get(id)));
-    const emptied: string[] = [];
     const noted: string[] = [];
     for (const id of ids) {
-      const file = this.fileOf.get(id);
-      if (file === undefined) continue;
-      this.fileOf.delete(id);
-      const live = this.liveIn.get(file);
-      live?.delete(id);
-      if (live !== undefined && live.size === 0) {
-        this.liveIn.delete(file);
-        emptied.push(file);
-      } else noted.push(id);
+      const line = this.live.get(id);
+      if (line === undefined) continue;
+      this.live.delete(id);
+      this.liveBytes -= Buffer.byteLength(line);
+      this.removedHere.add(id);
+      noted.push(id);
     }
-    const work: Promise<void>[] = [];
-    if (noted.length > 0) work.push(this.note(noted, options.durable === true));
-    if (emptied.length > 0) work.push(this.deleteFiles(emptied, options.durable === true));
-    await Promise.all(work);
+    if (noted.length === 0) return;
+    const done = this.note(noted, options.durable === true);
+    this.rollFailed = false;
+    if (this.shouldRoll()) this.draining ??= this.drain();
+    await done;
   }
 
-  /** Resolves once every queued write and journal note has finished. */
+  /** Resolves once every queued write, segment change and journal note has finished. */
   async idle(): Promise<void> {
-    await this.draining;
-    await this.journalTail;
+    for (let round = 0; round < 100; round++) {
+      const tail = this.journalTail;
+      await this.draining;
+      await tail;
+      if (this.draining === undefined && this.journalTail === tail) return;
+    }
   }
 
-  /** Closes the journal (the outbox may be opened again later). */
+  /** Closes the files (the outbox may be opened again later); a segment with nothing pending goes. */
   async close(): Promise<void> {
     await this.idle();
     await this.journal?.close();
     this.journal = undefined;
+    const segment = this.segment;
+    this.segment = undefined;
+    if (segment === undefined) return;
+    await segment.handle?.close();
+    if (this.live.size > 0) this.stale.push(segment.name);
+    else await unlink(join(this.dir, segment.name)).catch(() => {}); // if it comes back after a crash, the journal covers it
   }
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        const file = `${String(batch[0]!.record.seq).padStart(12, '0')}.json`;
-        try {
-          await writeFileAtomic(join(this.dir, file), JSON.stringify({ records: batch.map((queued) => queued.record) }));
-          this.liveIn.set(file, new Set(batch.map((queued) => queued.record.id)));
-          for (const queued of batch) this.fileOf.set(queued.record.id, file);
-          for (const queued of batch) queued.resolve();
-        } catch (error) {
-          for (const queued of batch) queued.reject(error instanceof Error ? error : new Error(String(error)));
+      for (let round = 0; round < 1_000_000 && (this.queue.length > 0 || this.shouldRoll()); round++) {
+        let rollError: Error | undefined;
+        if (this.shouldRoll()) {
+          await this.roll().catch((error: unknown) => {
+            rollError = asError(error);
+            this.rollFailed = true;
+            // Writes waiting for it fail with this error and their callers say so; otherwise say it here.
+            if (this.queue.length === 0) this.logger.error({ dir: this.dir, error: rollError.message }, 'could not start a new outbox segment');
+          });
         }
+        const batch = this.queue.splice(0, MAX_BATCH);
+        if (batch.length === 0) break;
+        const segment = this.segment;
+        if (segment === undefined) {
+          for (const queued of batch) queued.reject(rollError ?? new Error('the outbox has no segment to write to'));
+        } else await this.append(segment, batch);
       }
     } finally {
       this.draining = undefined;
     }
   }
 
-  /** Appends removed ids to the journal, in order, fsynced when asked. */
+  private async append(segment: Segment, batch: QueuedWrite[]): Promise<void> {
+    const lines = batch.map((queued) => `${JSON.stringify(queued.record)}\n`);
+    const text = lines.join('');
+    try {
+      segment.handle ??= await open(join(this.dir, segment.name), 'a', 0o600);
+      await segment.handle.appendFile(text);
+      await segment.handle.datasync(); // the data and the new size; mtime need not be durable
+    } catch (error) {
+      // The segment may end in a torn line now: never append to it again.
+      if (this.segment === segment) this.segment = undefined;
+      this.stale.push(segment.name);
+      await segment.handle?.close().catch(() => {});
+      for (const queued of batch) queued.reject(asError(error));
+      return;
+    }
+    segment.bytes += Buffer.byteLength(text);
+    batch.forEach((queued, index) => this.keep(queued.record.id, lines[index]!));
+    for (const queued of batch) queued.resolve();
+  }
+
+  private keep(id: string, line: string): void {
+    const previous = this.live.get(id);
+    if (previous !== undefined) this.liveBytes -= Buffer.byteLength(previous);
+    this.live.set(id, line);
+    this.liveBytes += Buffer.byteLength(line);
+  }
+
+  /** A fresh segment is due: none is open, or the open one is large and mostly removed records. */
+  private shouldRoll(): boolean {
+    if (this.segment === undefined) return this.queue.length > 0 || (!this.rollFailed && (this.live.size > 0 || this.stale.length > 0));
+    return !this.rollFailed && this.segment.bytes >= this.segmentBytes && this.liveBytes * 2 <= this.segment.bytes;
+  }
+
+  /**
+   * Copies the pending records into a new segment, makes it durable, then deletes the old files
+   * and drops from the journal what only concerned them. Runs inside drain (or open), so no
+   * append happens meanwhile; removals may, and are kept.
+   */
+  private async roll(): Promise<void> {
+    const carried = [...this.live];
+    const name = segmentName(this.nextSegment++);
+    const path = join(this.dir, name);
+    const handle = await open(path, NEW_SEGMENT_FLAGS, 0o600);
+    const text = carried.map(([, line]) => line).join('');
+    try {
+      if (text !== '') {
+        await handle.appendFile(text);
+        await handle.datasync();
+      }
+      await syncDirectory(this.dir); // the new name, and the deletions before it
+    } catch (error) {
+      await unlink(path).catch(() => {});
+      throw error;
+    } finally {
+      await handle.close(); // appends reopen it
+    }
+    const previous = this.segment;
+    this.segment = { name, handle: undefined, bytes: Buffer.byteLength(text) };
+    this.removedHere = new Set(carried.map(([id]) => id).filter((id) => !this.live.has(id)));
+    if (previous !== undefined) {
+      this.stale.push(previous.name);
+      await previous.handle?.close().catch(() => {});
+    }
+    if (await this.deleteStale()) await this.rewriteJournal();
+  }
+
+  /** Deletes the files the current segment replaced; true once none is left. */
+  private async deleteStale(): Promise<boolean> {
+    if (this.stale.length === 0) return true;
+    const files = this.stale.splice(0);
+    for (const file of files) {
+      await unlink(join(this.dir, file)).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        this.stale.push(file);
+        this.logger.error({ file, error: errorMessage(error) }, 'could not delete an old outbox file');
+      });
+    }
+    if (this.stale.length > 0) return false;
+    await syncDirectory(this.dir); // the journal may forget those records only once they are gone for good
+    return true;
+  }
+
+  /** Replaces the journal with the removals that still matter, so it does not grow without end. */
+  private async rewriteJournal(): Promise<void> {
+    if (!this.journalNeedsRewrite) return;
+    const rewritten = this.journalTail.then(async () => {
+      await this.journal?.close();
+      this.journal = undefined;
+      await writeFileAtomic(join(this.dir, JOURNAL), [...this.removedHere].map((id) => `${id}\n`).join(''));
+      this.journalNeedsRewrite = false;
+    });
+    this.journalTail = rewritten.catch((error: unknown) => this.logger.error({ dir: this.dir, error: errorMessage(error) }, 'could not rewrite the outbox journal'));
+    await this.journalTail;
+  }
+
+  /** Appends removed ids to the journal, in order, fdatasync'd when asked. */
   private note(ids: string[], durable: boolean): Promise<void> {
     const text = ids.map((id) => `${id}\n`).join('');
+    this.journalNeedsRewrite = true;
     const appended = this.journalTail.then(async () => {
       this.journal ??= await open(join(this.dir, JOURNAL), 'a', 0o600);
-      await this.journal.write(text);
-      if (durable) await this.journal.sync();
+      await this.journal.appendFile(text);
+      if (durable) await this.journal.datasync();
     });
     this.journalTail = appended.catch((error: unknown) => this.logger.error({ dir: this.dir, error: errorMessage(error) }, 'could not note removed outbox records'));
     return this.journalTail;
   }
-
-  private async deleteFiles(files: string[], durable: boolean): Promise<void> {
-    for (const file of files) {
-      await unlink(join(this.dir, file)).catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.error({ file, error: errorMessage(error) }, 'could not delete outbox file');
-      });
-    }
-    if (durable) await syncDirectory(this.dir).catch(() => {});
-    if (this.liveIn.size === 0) await this.truncateJournal();
-  }
-
-  /** Nothing is pending: the removals noted so far no longer matter. */
-  private truncateJournal(): Promise<void> {
-    const truncated = this.journalTail.then(async () => {
-      if (this.liveIn.size === 0 && this.journal !== undefined) await this.journal.truncate(0);
-    });
-    this.journalTail = truncated.catch((error: unknown) => this.logger.error({ dir: this.dir, error: errorMessage(error) }, 'could not truncate the outbox journal'));
-    return this.journalTail;
-  }
 }
 
-async function readJournal(path: string): Promise<Set<string>> {
-  try {
-    return new Set((await readFile(path, 'utf8')).split('\n').filter((line) => line !== ''));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
-    throw error;
-  }
-}
-
-function isRecord(value: unknown): value is OutboxRecord {
-  const record = value as Partial<OutboxRecord> | null;
-  if (typeof record !== 'object' || record === null || typeof record.id !== 'string' || typeof record.seq !== 'number') return false;
-  switch (record.kind) {
-    case 'alert':
-      return typeof record.alert === 'object' && record.alert !== null && Array.isArray(record.alert.events);
-    case 'collect':
-      return typeof record.notifier === 'string' && Array.isArray(record.events);
-    case 'hold':
-      return typeof record.target === 'string' && Array.isArray(record.events);
-    default:
-      return false;
-  }
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 export interface PendingWork {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { DELIVERY_DEADLINE_MS } from '../../src/alerts/notifier-queue.js';
+import { readOutbox } from '../../src/alerts/outbox.js';
 import { FakeClock } from '../fakes/clock.js';
 import { capturingLogger, failing, makeConfig, tcpTargets, TestNotifier, World } from './helpers.js';
 
@@ -30,8 +30,9 @@ async function started(options: { delivery?: Record<string, string>; logger?: Re
   return { world: created, hook, pager, clock };
 }
 
+/** Ids of the records pending on disk. */
 async function outboxFiles(dir: string): Promise<string[]> {
-  return (await readdir(join(dir, 'outbox'))).filter((name) => name.endsWith('.json'));
+  return (await readOutbox(join(dir, 'outbox'))).map((record) => record.id);
 }
 
 describe('delivery', () => {
