@@ -102,7 +102,8 @@ targets:
   bot = await Bot.start({ config, logger, icmpTools: NO_ICMP, clock });
   await clock.advance(10_000);
   await until(
-    () => slack.callsOf('chat.update').length === 1 && pagerduty.events.length === 2 && webhook.requests.length === 2,
+    // The thread reply is posted one Slack call after the update.
+    () => slack.callsOf('chat.update').length === 1 && posts().some((call) => call.args.thread_ts !== undefined) && pagerduty.events.length === 2 && webhook.requests.length === 2,
     counts,
   );
   const update = slack.callsOf('chat.update')[0]!;
