@@ -66,11 +66,16 @@ targets:
   const counts = () => `slack ${slack.calls.map((c) => c.method).join(',')}; pd ${pagerduty.events.length}; hook ${webhook.requests.length}`;
 
   let bot = await Bot.start({ config, logger, icmpTools: NO_ICMP, clock });
+  // A failed assertion must not leave a bot running and the test process with it.
+  t.after(() => bot.stop());
   await clock.advance(10_000);
   await until(() => bot.statusOf('db')?.state === 'UP', () => 'first probe');
 
   await close(target);
   await clock.advance(10_000);
+  // The retry is planned when the failed probe's result arrives, which may be after advance() ended.
+  await until(() => (bot.statusOf('db')?.consecutiveFailures ?? 0) >= 1, () => 'the first failure');
+  await clock.advance(1_000);
   await until(() => posts().length === 1 && pagerduty.events.length === 1 && webhook.requests.length === 1, counts);
   const post = posts()[0]!;
   assert.equal(post.args.channel, 'C0123ABCD');
