@@ -2,11 +2,14 @@
  * `${VAR}` and `${VAR:-default}` in string values, replaced after YAML parsing so a variable can
  * never add YAML structure and every position still points into the file. `$${` is a literal `${`.
  */
-import { isMap, isScalar, isSeq, parse as parseYaml, type Document, type Scalar } from 'yaml';
+import type { Document, Scalar } from 'yaml';
+import { coreScalar } from './core-scalars.js';
 import type { ConfigPath, ConfigProblem } from './errors.js';
+import { yamlLibrary } from './yaml-library.js';
 
 const REFERENCE = /\$\$\{|\$\{([^}\n]*)\}|\$\{/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const WHOLE_VALUE = /^\$\{[^}]*\}$/;
 
 export interface Interpolation {
   problems: ConfigProblem[];
@@ -21,8 +24,47 @@ export function interpolateEnv(doc: Document, source: string, env: NodeJS.Proces
   return result;
 }
 
+/**
+ * The same substitution on plain parsed data (the fast path), in place. Undefined at the first
+ * problem: the positioned path then reports it.
+ */
+export function interpolateEnvInData(data: unknown, env: NodeJS.ProcessEnv): Map<string, string> | undefined {
+  const wholeValues = new Map<string, string>();
+  return walkData(data, [], env, wholeValues) ? wholeValues : undefined;
+}
+
+function walkData(node: unknown, path: Array<string | number>, env: NodeJS.ProcessEnv, wholeValues: Map<string, string>): boolean {
+  if (typeof node !== 'object' || node === null) return true;
+  const entries = node as Record<string | number, unknown>;
+  for (const key of Array.isArray(node) ? node.keys() : Object.keys(node)) {
+    const value = entries[key];
+    if (typeof value === 'string' && !value.includes('${')) continue;
+    path.push(key);
+    let ok: boolean;
+    if (typeof value === 'string') {
+      const replaced = substituteText(value, path, env, wholeValues);
+      if (replaced !== undefined) entries[key] = replaced;
+      ok = replaced !== undefined;
+    } else {
+      ok = walkData(value, path, env, wholeValues);
+    }
+    path.pop();
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function substituteText(text: string, path: ConfigPath, env: NodeJS.ProcessEnv, wholeValues: Map<string, string>): string | undefined {
+  let failed = false;
+  const replaced = replaceReferences(text, env, () => (failed = true));
+  if (failed) return undefined;
+  if (WHOLE_VALUE.test(text)) wholeValues.set(JSON.stringify(path), replaced);
+  return replaced;
+}
+
 /** `path` is one array pushed and popped along the way, copied only where a reference is found. */
 function walk(node: unknown, path: Array<string | number>, source: string, env: NodeJS.ProcessEnv, result: Interpolation): void {
+  const { isMap, isScalar, isSeq } = yamlLibrary();
   if (isMap(node)) {
     for (const pair of node.items) {
       path.push(isScalar(pair.key) ? String(pair.key.value) : String(pair.key));
@@ -43,19 +85,29 @@ function walk(node: unknown, path: Array<string | number>, source: string, env: 
 function substitute(node: Scalar, text: string, path: ConfigPath, source: string, env: NodeJS.ProcessEnv, result: Interpolation): void {
   const sourceText = node.range ? source.slice(node.range[0], node.range[1]) : '';
   const sourceStart = node.range?.[0] ?? 0;
+  const replaced = replaceReferences(text, env, (reference, message) => {
+    result.problems.push({ path, offset: sourceStart + nthReference(sourceText, reference), message });
+  });
+  node.value = replaced;
+  if (WHOLE_VALUE.test(text)) result.wholeValues.set(JSON.stringify(path), replaced);
+}
+
+/**
+ * The text with every reference expanded; a reference that cannot be (the nth, counting from 0)
+ * is kept as written and passed to onProblem.
+ */
+function replaceReferences(text: string, env: NodeJS.ProcessEnv, onProblem: (reference: number, message: string) => void): string {
   let referenceCount = 0;
-  const replaced = text.replace(REFERENCE, (match: string, body: string | undefined) => {
+  return text.replace(REFERENCE, (match: string, body: string | undefined) => {
     if (match === '$${') return '${';
-    const offset = sourceStart + nthReference(sourceText, referenceCount++);
+    const reference = referenceCount++;
     const expansion = expand(match, body, env);
     if ('problem' in expansion) {
-      result.problems.push({ path, offset, message: expansion.problem });
+      onProblem(reference, expansion.problem);
       return match;
     }
     return expansion.value;
   });
-  node.value = replaced;
-  if (/^\$\{[^}]*\}$/.test(text)) result.wholeValues.set(JSON.stringify(path), replaced);
 }
 
 function expand(match: string, body: string | undefined, env: NodeJS.ProcessEnv): { value: string } | { problem: string } {
@@ -85,8 +137,11 @@ function nthReference(sourceText: string, n: number): number {
  * number, "true" a boolean. Undefined when the text is neither.
  */
 export function scalarFromEnv(text: string): number | boolean | undefined {
+  // A bare token (5432, true, 0x1F) needs no parser; anything else (" 5432", "5 # note") does.
+  const plain = coreScalar(text);
+  if (plain !== undefined) return plain.value ?? undefined;
   try {
-    const value: unknown = parseYaml(text);
+    const value: unknown = yamlLibrary().parse(text);
     return typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
   } catch {
     return undefined;

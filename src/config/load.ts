@@ -1,16 +1,19 @@
 /**
  * rules.yaml → Config: read, parse YAML (keeping positions), substitute `${ENV}`, validate against
  * the schema and the cross-field checks, and report every problem at once as a ConfigError.
+ * A valid file takes the fast path (fast-load.ts); only a file it refuses pays for `yaml`.
  */
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import type { z } from 'zod';
+import type { Document, LineCounter } from 'yaml';
 import { crossFieldProblems } from './checks.js';
-import { interpolateEnv, scalarFromEnv } from './env.js';
-import { clip, ConfigError, formatProblemLine, issueReader, type ConfigProblem, type SourcePosition } from './errors.js';
+import { interpolateEnv } from './env.js';
+import { clip, ConfigError, formatProblemLine, type ConfigProblem, type SourcePosition } from './errors.js';
+import { parseValidConfig } from './fast-load.js';
 import { problemPosition } from './positions.js';
 import { readConfigText } from './read-file.js';
 import { resolveConfig } from './resolve.js';
-import { configSchema, type Config, type RawConfig } from './schema.js';
+import type { Config } from './schema.js';
+import { validateSchema } from './validate.js';
+import { yamlLibrary } from './yaml-library.js';
 
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
   return parseConfig(await readConfigText(path), path, env);
@@ -18,6 +21,15 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
 
 /** Parses and validates config text; `file` is only used to name the file in error lines. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  return parseValidConfig(text, env) ?? parseConfigWithPositions(text, file, env);
+}
+
+/**
+ * The thorough path: `yaml` keeps every node's position, so each problem gets its file:line:col.
+ * Same result as the fast path for a valid file (tests compare them); exported for those tests.
+ */
+export function parseConfigWithPositions(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const { isMap, isSeq, LineCounter, parseDocument } = yamlLibrary();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntaxLines = yamlProblemLines(doc, text, file, lineCounter);
@@ -50,42 +62,6 @@ function documentData(doc: Document, file: string): unknown {
     // yaml refuses documents whose aliases would expand without bound ("billion laughs").
     throw new ConfigError([`${file}: YAML error: ${error instanceof Error ? error.message : String(error)}`], { cause: error });
   }
-}
-
-/**
- * Validates against the schema. A value that was exactly one `${VAR}` is a string after
- * substitution; where the schema wants a number or boolean and the text reads as one (`5432`),
- * it is used as that, and the data validated again.
- */
-function validateSchema(data: unknown, wholeValues: Map<string, string>): { config?: RawConfig; problems: ConfigProblem[] } {
-  let reader = issueReader();
-  let result = configSchema.safeParse(data, reader.parseOptions);
-  if (!result.success && retypeEnvValues(data, result.error.issues, wholeValues)) {
-    reader = issueReader();
-    result = configSchema.safeParse(data, reader.parseOptions);
-  }
-  return result.success ? { config: result.data, problems: [] } : { problems: reader.problems(result.error.issues) };
-}
-
-/** Puts numbers and booleans where the schema asked for them; true when anything changed. */
-function retypeEnvValues(data: unknown, issues: readonly z.core.$ZodIssue[], wholeValues: Map<string, string>): boolean {
-  let changed = false;
-  for (const issue of issues) {
-    const text = issue.code === 'invalid_type' ? wholeValues.get(JSON.stringify(issue.path)) : undefined;
-    if (text === undefined || issue.code !== 'invalid_type') continue;
-    const value = scalarFromEnv(text);
-    if (typeof value === issue.expected || (issue.expected === 'int' && typeof value === 'number')) {
-      setAt(data, issue.path, value);
-      changed = true;
-    }
-  }
-  return changed;
-}
-
-function setAt(data: unknown, path: readonly PropertyKey[], value: unknown): void {
-  let node = data as Record<PropertyKey, unknown>;
-  for (const part of path.slice(0, -1)) node = node[part] as Record<PropertyKey, unknown>;
-  node[path[path.length - 1]!] = value;
 }
 
 function problemLines(problems: ConfigProblem[], doc: Document, lineCounter: LineCounter, file: string): string[] {

@@ -1,6 +1,10 @@
-/** Maps a path in the parsed config back to a line and column in the YAML source. */
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+/**
+ * Maps a path in the parsed config back to a line and column in the YAML source. `yaml` is taken
+ * from yamlLibrary() (it is loaded by then) so that importing this file does not load it.
+ */
+import type { Document, LineCounter, Node, Pair, YAMLMap } from 'yaml';
 import type { ConfigProblem, SourcePosition } from './errors.js';
+import { yamlLibrary } from './yaml-library.js';
 
 /**
  * Where a problem is: the value at its path, or the named key of it; for a path that does not
@@ -13,6 +17,7 @@ export function problemPosition(doc: Document, lineCounter: LineCounter, problem
 }
 
 function nodeOffset(doc: Document, problem: ConfigProblem): number | undefined {
+  const { isMap, isSeq } = yamlLibrary();
   let node: unknown = doc.contents;
   let offset = startOf(node);
   for (const part of problem.path) {
@@ -34,15 +39,18 @@ function nodeOffset(doc: Document, problem: ConfigProblem): number | undefined {
 }
 
 function findPair(map: YAMLMap, key: string): Pair | undefined {
+  const { isPair } = yamlLibrary();
   return map.items.find((item) => isPair(item) && keyText(item.key) === key);
 }
 
 function keyText(key: unknown): string | undefined {
+  const { isScalar } = yamlLibrary();
   if (isScalar(key)) return String(key.value);
   return undefined;
 }
 
 function startOf(node: unknown): number | undefined {
+  const { isScalar } = yamlLibrary();
   const range = (node as Node | null | undefined)?.range;
   if (!range) return undefined;
   // An empty value (`port:`) has a zero-width range at the end of the line; keep the key instead.
