@@ -1,11 +1,12 @@
 /**
  * The composition root: builds every part from a Config, starts them in order, and stops them
- * in reverse so a shutdown leaves no timer, socket or child process behind.
+ * in reverse so a shutdown leaves no timer, socket or child process behind. The Slack app, the
+ * Slack and HTTP clients are imported only when the config uses them (they are slow to load).
  */
 import { AlertEngine } from './alerts/delivery.js';
 import { openMemoStore, type DurableMemoStore } from './alerts/memos.js';
 import type { Notifier } from './alerts/notifier.js';
-import { createNotifier } from './alerts/notifiers/index.js';
+import { loadNotifierFactories, type NotifierDeps } from './alerts/notifiers/loaders.js';
 import { isDeepStrictEqual } from 'node:util';
 import { systemClock, type Clock } from './clock.js';
 import type { Config, Target } from './config/schema.js';
@@ -16,12 +17,12 @@ import type { Logger } from './log.js';
 import { Monitor } from './monitor/monitor.js';
 import { StateStore } from './monitor/store.js';
 import type { TargetStatus } from './monitor/types.js';
-import { createProbes, type IcmpTools, type ProbeRegistry } from './probes/index.js';
+import { createProbes, prepareProbes, type IcmpTools, type ProbeRegistry } from './probes/index.js';
 import { isDeadline, type ProbeResult } from './probes/types.js';
 import { Scheduler } from './scheduler/index.js';
-import { slackAppMode, startSlackApp, type SlackApp } from './slack/app.js';
-import { createSlackBotPort, type SlackBotPortDeps } from './slack/bot-port.js';
-import { alertButtons } from './slack/buttons.js';
+import { slackAppMode } from './config/slack-mode.js';
+import type { SlackApp } from './slack/app.js';
+import type { SlackBotPortDeps } from './slack/bot-port.js';
 import { planReload, type ReloadPlan } from './reload.js';
 
 /** ICMP targets start on whole-second slots within their interval, so fping batches them. */
@@ -70,7 +71,7 @@ export class Bot {
       const store = new StateStore({ dir: config.state.dir, flushIntervalMs: config.state.flushInterval, clock, logger });
       const loaded = await store.load();
       const memos = await openMemoStore(config.state.dir, logger);
-      const notifiers = buildNotifiers(config, { logger, memos, clock });
+      const notifiers = await buildNotifiers(config, { logger, memos, clock });
       let monitor: Monitor | undefined;
       const engine = await AlertEngine.open({
         config,
@@ -90,6 +91,7 @@ export class Bot {
       store.start();
       cleanups.push(() => store.close());
 
+      await prepareProbes(config.targets);
       const probes = createProbes({ icmp: options.icmpTools, logger });
       cleanups.push(() => probes.close());
       const metrics = new Metrics();
@@ -157,6 +159,7 @@ export class Bot {
    */
   async reload(next: Config): Promise<ReloadPlan> {
     const plan = planReload(this.currentConfig, next);
+    await prepareProbes([...plan.added, ...plan.changed.map((change) => change.after)]);
     const config = { ...next };
     for (const section of plan.needsRestart) {
       this.logger.warn({ section }, `config reload: changes to "${section}" take effect after a restart`);
@@ -177,7 +180,7 @@ export class Bot {
         if (closing) this.engine.publish([closing], before);
       }
     }
-    this.notifiers = this.rebuildNotifiers(config);
+    this.notifiers = await this.rebuildNotifiers(config);
     this.currentConfig = config;
     this.engine.updateConfig(config, this.notifiers);
     for (const target of [...plan.added, ...plan.changed.map((change) => change.after)]) {
@@ -216,8 +219,8 @@ export class Bot {
   }
 
   /** Keeps the notifier instances whose settings did not change, so their state (log streaks) survives. */
-  private rebuildNotifiers(next: Config): Map<string, Notifier> {
-    const fresh = buildNotifiers(next, { logger: this.logger, memos: this.memos, clock: this.clock });
+  private async rebuildNotifiers(next: Config): Promise<Map<string, Notifier>> {
+    const fresh = await buildNotifiers(next, { logger: this.logger, memos: this.memos, clock: this.clock });
     const kept = new Map<string, Notifier>();
     for (const [name, notifier] of fresh) {
       const unchanged =
@@ -261,11 +264,11 @@ export class Bot {
   }
 }
 
-function buildNotifiers(config: Config, deps: Omit<Parameters<typeof createNotifier>[2], 'slack' | 'slackActions'>): Map<string, Notifier> {
+async function buildNotifiers(config: Config, deps: Omit<NotifierDeps, 'slack' | 'slackActions'>): Promise<Map<string, Notifier>> {
+  const createNotifier = await loadNotifierFactories(Object.values(config.notifiers).map((notifier) => notifier.type));
   // Alert buttons only where the Slack app runs to answer them.
-  const slackDeps = config.slack
-    ? { ...deps, slack: config.slack, ...(slackAppMode(config.slack) ? { slackActions: alertButtons() } : {}) }
-    : deps;
+  const slackActions = config.slack && slackAppMode(config.slack) ? (await import('./slack/buttons.js')).alertButtons() : undefined;
+  const slackDeps = config.slack ? { ...deps, slack: config.slack, ...(slackActions ? { slackActions } : {}) } : deps;
   const notifiers = new Map<string, Notifier>();
   for (const [name, notifierConfig] of Object.entries(config.notifiers)) notifiers.set(name, createNotifier(name, notifierConfig, slackDeps));
   return notifiers;
@@ -273,6 +276,7 @@ function buildNotifiers(config: Config, deps: Omit<Parameters<typeof createNotif
 
 async function startSlackIfConfigured(config: Config, deps: Omit<SlackBotPortDeps, 'config'> & { bot: Bot; server: HttpServer; clock: Clock }): Promise<SlackApp | undefined> {
   if (!config.slack || !slackAppMode(config.slack)) return undefined;
+  const [{ startSlackApp }, { createSlackBotPort }] = await Promise.all([import('./slack/app.js'), import('./slack/bot-port.js')]);
   const port = createSlackBotPort({ ...deps, config: () => deps.bot.config });
   return startSlackApp({
     config: config.slack,

@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 /** argv → commands. The only place that calls process.exit. */
 import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
-import { Bot } from './app.js';
+import type { Bot } from './app.js';
 import { parseCli, UsageError, USAGE, type CliArgs } from './cli-args.js';
-import { formatTargetTable } from './check-table.js';
 import { ConfigError } from './config/errors.js';
-import { configJsonSchema } from './config/json-schema.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { createLogger, type Logger } from './log.js';
-import { adhocTarget } from './probes/adhoc.js';
-import { createProbes, detectIcmpTools, icmpToolsProblem, type IcmpTools } from './probes/index.js';
-import { formatProbeResult } from './probes/format.js';
-import { sendTestAlert } from './alerts/test-alert.js';
+import type { Logger } from './log.js';
+import type { IcmpTools } from './probes/icmp.js';
+
+// Each command imports what it needs when it runs: `check` must not pay for the HTTP and Slack
+// clients, metrics or the logger, and `run` loads those only when the config uses them.
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -34,12 +32,15 @@ async function main(argv: string[]): Promise<number> {
     case 'version':
       process.stdout.write(`${version()}\n`);
       return EXIT_OK;
-    case 'schema':
+    case 'schema': {
+      const { configJsonSchema } = await import('./config/json-schema.js');
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       return EXIT_OK;
+    }
     case 'check': {
       const config = await loadConfig(args.configPath);
       await requireIcmpTools(config);
+      const { formatTargetTable } = await import('./check-table.js');
       process.stdout.write(`${args.configPath}: ok, ${config.targets.length} targets\n${formatTargetTable(config.targets)}\n`);
       return EXIT_OK;
     }
@@ -55,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
 async function run(args: CliArgs): Promise<number> {
   const config = await loadConfig(args.configPath);
   const icmpTools = await requireIcmpTools(config);
+  const [{ Bot }, { createLogger }] = await Promise.all([import('./app.js'), import('./log.js')]);
   const logger = createLogger(args.logLevel === undefined ? {} : { level: args.logLevel });
   // Listening for SIGHUP before starting: its default action would end a bot still starting up.
   let markStarted!: (bot: Bot | undefined) => void;
@@ -134,11 +136,18 @@ function reloadOnRequest(started: Promise<Bot | undefined>, args: CliArgs, logge
 async function probeOnce(args: CliArgs): Promise<number> {
   const subject = args.subject!;
   const config = existsSync(args.configPath) || args.configPath !== 'rules.yaml' ? await loadConfig(args.configPath) : undefined;
+  const { adhocTarget } = await import('./probes/adhoc.js');
   const target = config?.targets.find((candidate) => candidate.name === subject) ?? adhocTarget(subject);
   if (!target) {
     throw new CliFailure(`probebot: "${subject}" is neither a target in ${args.configPath} nor a URL, host:port or host`, EXIT_USAGE);
   }
   const icmpTools = target.type === 'icmp' ? await requireTools() : { fping: null, ping: null };
+  const [{ createProbes, prepareProbes }, { createLogger }, { formatProbeResult }] = await Promise.all([
+    import('./probes/index.js'),
+    import('./log.js'),
+    import('./probes/format.js'),
+  ]);
+  await prepareProbes([target]);
   const probes = createProbes({ icmp: icmpTools, logger: createLogger({ level: args.logLevel ?? 'warn' }) });
   try {
     const result = await probes.runWithDeadline(target);
@@ -155,6 +164,7 @@ async function testAlert(args: CliArgs): Promise<number> {
   if (!config.notifiers[name]) {
     throw new CliFailure(`probebot: no notifier "${name}" in ${args.configPath} (have: ${Object.keys(config.notifiers).join(', ')})`, EXIT_USAGE);
   }
+  const [{ createLogger }, { sendTestAlert }] = await Promise.all([import('./log.js'), import('./alerts/test-alert.js')]);
   const logger = createLogger({ level: args.logLevel ?? 'info' });
   const outcome = await sendTestAlert(config, name, logger);
   if (outcome.status === 'delivered') {
@@ -172,6 +182,7 @@ async function requireIcmpTools(config: Config): Promise<IcmpTools> {
 }
 
 async function requireTools(): Promise<IcmpTools> {
+  const { detectIcmpTools, icmpToolsProblem } = await import('./probes/icmp.js');
   const tools = await detectIcmpTools();
   const problem = icmpToolsProblem(tools);
   if (problem) throw new CliFailure(`probebot: ${problem}`, EXIT_USAGE);

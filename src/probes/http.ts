@@ -1,7 +1,7 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { Client, type buildConnector, type Dispatcher } from 'undici';
+import type { buildConnector, Dispatcher } from 'undici';
 import type { HttpTarget } from '../config/schema.js';
 import { judgeHttpResponse, REDIRECT_STATUSES } from './http-checks.js';
 import { describeConnectError } from './tcp.js';
@@ -59,6 +59,7 @@ interface Exchange {
  * by undici's connector.
  */
 export const probeHttp: Probe<HttpTarget> = async (target, signal) => {
+  const { Client } = await loadHttpClient();
   const at = Date.now();
   const started = performance.now();
   const progress = new Progress(started);
@@ -67,11 +68,11 @@ export const probeHttp: Probe<HttpTarget> = async (target, signal) => {
   try {
     const keepBody = target.expect.bodyContains !== undefined || target.expect.bodyRegex !== undefined;
     let request: Request = { url: new URL(target.url), method: target.method, headers: requestHeaders(target.headers), body: target.body };
-    let exchange = await exchangeOnce(request, target, keepBody, progress, signal);
+    let exchange = await exchangeOnce(Client, request, target, keepBody, progress, signal);
     let redirects = 0;
     for (; target.followRedirects && redirects < target.maxRedirects && isFollowable(exchange); redirects++) {
       request = redirected(request, exchange);
-      exchange = await exchangeOnce(request, target, keepBody, progress, signal);
+      exchange = await exchangeOnce(Client, request, target, keepBody, progress, signal);
     }
     const latencyMs = performance.now() - started;
     details.status = exchange.status;
@@ -96,8 +97,19 @@ export const probeHttp: Probe<HttpTarget> = async (target, signal) => {
   return result;
 };
 
+let undici: Promise<typeof import('undici')> | undefined;
+
+/**
+ * undici, imported on first use: it takes ~150 ms to load, which a bot without HTTP targets
+ * should not pay at startup. The registry loads it before the first HTTP probe's deadline starts.
+ */
+export function loadHttpClient(): Promise<typeof import('undici')> {
+  undici ??= import('undici');
+  return undici;
+}
+
 /** One request and its response on a connection of its own, closed before returning. */
-async function exchangeOnce(request: Request, target: HttpTarget, keepBody: boolean, progress: Progress, signal: AbortSignal): Promise<Exchange> {
+async function exchangeOnce(Client: typeof import('undici').Client, request: Request, target: HttpTarget, keepBody: boolean, progress: Progress, signal: AbortSignal): Promise<Exchange> {
   let socket: Socket | undefined;
   const connect: buildConnector.connector = (options, callback) => {
     socket = openSocket(options, target.insecure, progress, callback);

@@ -2,7 +2,7 @@
 import type { Target, TargetType } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { probeDns } from './dns.js';
-import { probeHttp } from './http.js';
+import { loadHttpClient, probeHttp } from './http.js';
 import { createIcmpProbe, detectIcmpTools, icmpToolsProblem, type IcmpTools } from './icmp.js';
 import { probeTcp } from './tcp.js';
 import { probeTls } from './tls.js';
@@ -17,6 +17,19 @@ export interface ProbeRegistry {
   runWithDeadline(target: Target, signal?: AbortSignal): Promise<ProbeResult>;
   /** Kills children and releases what the probes hold. */
   close(): void;
+}
+
+/**
+ * Loads what these targets' probes import lazily (undici, for HTTP), so the first probe's
+ * deadline is not spent loading a module. Call it before scheduling targets.
+ */
+export async function prepareProbes(targets: Iterable<Target>): Promise<void> {
+  for (const target of targets) {
+    if (target.type === 'http') {
+      await loadHttpClient();
+      return;
+    }
+  }
 }
 
 export function createProbes(options: { icmp: IcmpTools; logger: Logger }): ProbeRegistry {

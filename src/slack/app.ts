@@ -8,6 +8,7 @@
 import { App, HTTPReceiver, SocketModeReceiver, type BlockAction, type ButtonAction, type RespondArguments, type RespondFn } from '@slack/bolt';
 import { WebClient, type ChatUpdateArguments, type FetchFunction, type WebClientOptions } from '@slack/web-api';
 import { slackErrorOutcome } from '../alerts/notifiers/slack-errors.js';
+import { slackAppMode } from '../config/slack-mode.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { SlackConfig } from '../config/schema.js';
 import type { HttpServer } from '../http/server.js';
@@ -52,11 +53,7 @@ export interface SlackApp {
 }
 
 /** Socket Mode with an app token, HTTP with a signing secret, neither: no app (alerts only). */
-export function slackAppMode(config: SlackConfig): 'http' | 'socket' | undefined {
-  if (config.appToken !== undefined && config.appToken !== '') return 'socket';
-  if (config.signingSecret !== undefined && config.signingSecret !== '') return 'http';
-  return undefined;
-}
+export { slackAppMode } from '../config/slack-mode.js';
 
 /** Starts the app; throws (one line) only for config it cannot run with, never for Slack being away. */
 export async function startSlackApp(options: SlackAppOptions): Promise<SlackApp> {
