@@ -4,6 +4,7 @@ import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'no
 import { Bot } from './app.js';
 import { parseCli, UsageError, USAGE, type CliArgs } from './cli-args.js';
 import { formatTargetTable } from './check-table.js';
+import { limitHeapGrowth } from './heap.js';
 import { ConfigError } from './config/errors.js';
 import { configJsonSchema } from './config/json-schema.js';
 import { loadConfig } from './config/load.js';
@@ -53,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(args: CliArgs): Promise<number> {
+  limitHeapGrowth();
   const config = await loadConfig(args.configPath);
   const icmpTools = await requireIcmpTools(config);
   const logger = createLogger(args.logLevel === undefined ? {} : { level: args.logLevel });
