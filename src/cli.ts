@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Bot } from './app.js';
 import { parseCli, UsageError, USAGE, type CliArgs } from './cli-args.js';
+import { limitHeapGrowth } from './heap.js';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -54,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(args: CliArgs): Promise<number> {
+  limitHeapGrowth();
   const config = await loadConfig(args.configPath);
   const icmpTools = await requireIcmpTools(config);
   const [{ Bot }, { createLogger }] = await Promise.all([import('./app.js'), import('./log.js')]);

@@ -2,7 +2,7 @@ import type { AlertSink } from '../alerts/types.js';
 import type { Clock } from '../clock.js';
 import type { Target } from '../config/schema.js';
 import type { ProbeResult } from '../probes/types.js';
-import { adoptAnnouncement, initialStatus, step } from './state-machine.js';
+import { adoptAnnouncement, changesSavedState, initialStatus, step } from './state-machine.js';
 import type { StateStore } from './store.js';
 import type { AnnouncedState, TargetStatus, TransitionEvent } from './types.js';
 
@@ -81,7 +81,7 @@ export class Monitor {
     const current = this.statuses.get(target.name) ?? initialStatus(target.name, this.clock.now());
     const { status, events } = step(current, result, target, this.clock.now());
     this.statuses.set(target.name, status);
-    this.store.update(status);
+    this.store.update(status, changesSavedState(current, status, target));
     if (events.length > 0) this.sink.publish(events, target);
     const confirming = status.state !== 'DOWN' && status.consecutiveFailures > 0;
     return confirming && target.retryInterval < target.interval ? { events, nextRunInMs: target.retryInterval } : { events };

@@ -77,7 +77,7 @@ function record(status: TargetStatus, result: ProbeResult, policy: StatePolicy, 
   const consecutiveFailures = result.ok ? 0 : status.consecutiveFailures + 1;
   const consecutiveSuccesses = result.ok ? status.consecutiveSuccesses + 1 : 0;
   const state = nextState(status.state, consecutiveFailures, consecutiveSuccesses, policy);
-  const history = [...status.history, result.ok].slice(-policy.flap.window);
+  const history = nextHistory(status.history, result.ok, policy.flap.window);
   const flapPercent = percentStateChange(history, policy.flap.window);
   return {
     ...status,
@@ -91,6 +91,49 @@ function record(status: TargetStatus, result: ProbeResult, policy: StatePolicy, 
     lastResult: result,
     recentLatencies: [...status.recentLatencies, result.latencyMs].slice(-RECENT_LATENCIES),
   };
+}
+
+/**
+ * The last `window` results with this one added. A full history of results all like this one
+ * comes back as the same array (never mutated, so sharing it is safe): a steady target then
+ * allocates no new history per probe.
+ */
+function nextHistory(history: readonly boolean[], ok: boolean, window: number): boolean[] {
+  if (history.length === window && history.every((earlier) => earlier === ok)) return history as boolean[];
+  return [...history, ok].slice(-window);
+}
+
+/**
+ * Whether a restart needs `after` saved, rather than `before`: the state, the announcements and
+ * the incident, the flap history, and the counters while they can still decide a transition
+ * (up to the thresholds). A steady target's new latency and last result are display data only.
+ */
+export function changesSavedState(before: TargetStatus, after: TargetStatus, policy: StatePolicy): boolean {
+  return (
+    before.state !== after.state ||
+    before.since !== after.since ||
+    before.announced !== after.announced ||
+    before.announcedBeforeFlapping !== after.announcedBeforeFlapping ||
+    before.flapping !== after.flapping ||
+    before.incident?.id !== after.incident?.id ||
+    !sameFlapHistory(before.history, after.history, policy.flap.window) ||
+    (before.consecutiveFailures !== after.consecutiveFailures && after.consecutiveFailures <= policy.failureThreshold) ||
+    (before.consecutiveSuccesses !== after.consecutiveSuccesses && after.consecutiveSuccesses <= policy.successThreshold)
+  );
+}
+
+/**
+ * Whether two histories score the same now and after any further results: compared over the
+ * window with the missing older results filled with the oldest one, as percentStateChange()
+ * counts them. A new steady target's history grows for a whole window without changing this.
+ */
+function sameFlapHistory(a: readonly boolean[], b: readonly boolean[], window: number): boolean {
+  if (a === b) return true;
+  if (a.length === 0 || b.length === 0) return a.length === b.length;
+  for (let back = 1; back <= window; back++) {
+    if (a[Math.max(0, a.length - back)] !== b[Math.max(0, b.length - back)]) return false;
+  }
+  return true;
 }
 
 function nextState(current: TargetState, failures: number, successes: number, policy: StatePolicy): TargetState {

@@ -40,20 +40,25 @@ export interface StateStoreStats {
  *
  * The file is an append-only log of JSON lines: a header line, then one record per changed
  * status, the last record of a target winning. update() only remembers the status (O(1), no
- * I/O); once per flush interval the changed statuses are encoded and appended in one write and
- * fsync. When the log outgrows the live records COMPACT_FACTOR times, or after a removal or a
- * failed write, it is rewritten whole: temp file, fsync, rename, fsync of the directory. A crash
- * thus loses at most the last flush interval, and at worst leaves a torn last line, which load
- * ignores. Measured against one snapshot per flush (bench/state-store.ts): with 10,000 targets
- * probed every 10 s it writes a tenth of the bytes for about a quarter of the CPU; when every
- * target changes every second the two cost the same.
+ * I/O); once per flush interval the statuses whose saved state changed are encoded and appended
+ * in one write and fsync. A probe that changes only the display data (its latency, the last
+ * result) is not appended: at 10,000 steady targets that would be 1,000 records a second, all
+ * garbage for the heap and the disk. Those go out with the next rewrite, and always at close().
+ * When the log outgrows the live records COMPACT_FACTOR times, or after a removal or a failed
+ * write, it is rewritten whole: temp file, fsync, rename, fsync of the directory. A crash thus
+ * loses at most the last flush interval of state (and the display data since the last rewrite),
+ * and at worst leaves a torn last line, which load ignores.
  */
 export class StateStore {
   private readonly path: string;
   private readonly clock: Clock;
-  /** Each target's latest record, for rewrites. */
-  private readonly lines = new Map<string, string>();
+  /** Each target's newest status, for rewrites. */
+  private readonly latest = new Map<string, TargetStatus>();
+  /** Bytes of each target's record as last written, to know when the log has outgrown them. */
+  private readonly recordBytes = new Map<string, number>();
   private liveBytes = 0;
+  /** Display data changed since the last rewrite: close() rewrites so a clean restart has it. */
+  private displayStale = false;
   /** Bytes in the file as this store last left it. */
   private logBytes = 0;
   /** Updated since the last flush, not yet encoded. */
@@ -98,25 +103,33 @@ export class StateStore {
     }
     for (const [target, { status, line }] of decoded) {
       statuses.set(target, status);
-      this.remember(target, line);
+      this.latest.set(target, status);
+      this.remember(target, line.length + 1);
     }
     return statuses;
   }
 
-  /** Remembers a target's new status for the next flush. */
-  update(status: TargetStatus): void {
-    this.changed.set(status.target, status);
+  /**
+   * Remembers a target's new status. With `changesSavedState` false (only its latency and last
+   * result moved, see changesSavedState() in state-machine.ts) nothing is appended for it: the
+   * next rewrite or close() carries it.
+   */
+  update(status: TargetStatus, changesSavedState = true): void {
+    this.latest.set(status.target, status);
+    if (changesSavedState) this.changed.set(status.target, status);
+    else this.displayStale = true;
     if (this.removed.size > 0) this.removed.delete(status.target);
   }
 
   /** Forgets a target that left the config. */
   remove(target: string): void {
     this.changed.delete(target);
+    this.latest.delete(target);
     this.removed.add(target);
-    const line = this.lines.get(target);
-    if (line === undefined) return;
-    this.lines.delete(target);
-    this.liveBytes -= line.length + 1;
+    const bytes = this.recordBytes.get(target);
+    if (bytes === undefined) return;
+    this.recordBytes.delete(target);
+    this.liveBytes -= bytes;
     this.removals += 1;
     this.appendSafe = false;
     this.dirty = true;
@@ -146,16 +159,19 @@ export class StateStore {
     this.closed = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    await this.flush();
+    const next = this.queue.then(() => this.writeChanges({ final: true }));
+    this.queue = next;
+    await next;
   }
 
   stats(): StateStoreStats {
     return { ...this.counters };
   }
 
-  private async writeChanges(): Promise<void> {
+  private async writeChanges(options: { final?: boolean } = {}): Promise<void> {
     const batch = [...this.changed.values()];
-    if (batch.length === 0 && !this.dirty) return;
+    const catchUp = options.final === true && this.displayStale;
+    if (batch.length === 0 && !this.dirty && !catchUp) return;
     this.changed = new Map();
     const startedAt = this.clock.now();
     try {
@@ -164,10 +180,10 @@ export class StateStore {
         if (index > 0 && index % ENCODE_CHUNK === 0) await yieldToEventLoop();
         if (this.removed.has(status.target)) continue;
         const line = encodeStatus(status);
-        this.remember(status.target, line);
+        this.remember(status.target, line.length + 1);
         appended.push(line);
       }
-      const rewrite = !this.appendSafe || this.logBytes > COMPACT_FACTOR * this.liveBytes;
+      const rewrite = catchUp || !this.appendSafe || this.logBytes > COMPACT_FACTOR * this.liveBytes;
       if (!rewrite && appended.length === 0) return;
       const written = rewrite ? await this.rewrite() : await this.append(appended);
       this.counters.writes += 1;
@@ -177,7 +193,7 @@ export class StateStore {
       this.counters.failing = false;
       delete this.counters.lastError;
     } catch (error) {
-      // The records stay in `lines`; a rewrite at the next flush puts them all on disk.
+      // The statuses stay in `latest`; a rewrite at the next flush puts them all on disk.
       this.appendSafe = false;
       this.dirty = true;
       this.reportFailure(error);
@@ -187,7 +203,8 @@ export class StateStore {
   private async rewrite(): Promise<number> {
     this.removed.clear();
     const removals = this.removals;
-    const content = await toBytes([[HEADER], this.lines.values()]);
+    this.displayStale = false;
+    const content = await toBytes([[HEADER], this.encodeLatest()]);
     await writeAtomically(this.options.dir, this.path, content);
     this.logBytes = content.length;
     // A target removed while this was written is still in the file: the next flush rewrites again.
@@ -213,10 +230,18 @@ export class StateStore {
     return content.length;
   }
 
-  private remember(target: string, line: string): void {
-    const previous = this.lines.get(target);
-    this.liveBytes += line.length - (previous === undefined ? -1 : previous.length);
-    this.lines.set(target, line);
+  /** Every target's newest record, its size remembered as the live size of the log. */
+  private *encodeLatest(): Iterable<string> {
+    for (const status of this.latest.values()) {
+      const line = encodeStatus(status);
+      this.remember(status.target, line.length + 1);
+      yield line;
+    }
+  }
+
+  private remember(target: string, bytes: number): void {
+    this.liveBytes += bytes - (this.recordBytes.get(target) ?? 0);
+    this.recordBytes.set(target, bytes);
   }
 
   /** Logs the first failure of a streak only: the next flushes retry quietly. */

@@ -29,9 +29,20 @@ export interface ProbeResult {
  */
 export type Probe<T extends Target = Target> = (target: T, signal: AbortSignal) => Promise<ProbeResult>;
 
-/** The reason a scheduler's deadline aborts with; probes tell it from a shutdown by its name. */
+const deadlineReasons = new Map<number, DOMException>();
+
+/**
+ * The reason a scheduler's deadline aborts with; probes tell it from a shutdown by its name.
+ * Made once per timeout value (a config has a few): constructing a DOMException captures a
+ * stack, and with 2,000 blackholed targets that was 1.6% of the bot's busy time.
+ */
 export function deadlineReason(timeoutMs: number): DOMException {
-  return new DOMException(`timeout after ${timeoutMs}ms`, 'TimeoutError');
+  let reason = deadlineReasons.get(timeoutMs);
+  if (reason === undefined) {
+    reason = new DOMException(`timeout after ${timeoutMs}ms`, 'TimeoutError');
+    deadlineReasons.set(timeoutMs, reason);
+  }
+  return reason;
 }
 
 /** Whether the signal was aborted by a deadline (a TimeoutError), not by a shutdown. */

@@ -217,9 +217,14 @@ class WorkInFlight {
     return this.controller.signal;
   }
 
+  /**
+   * Runs after the I/O already waiting: the code after an ack would otherwise go on to probe and
+   * answer before the next request of a burst was read, so its ack waited for that work.
+   */
   start(run: (signal: AbortSignal) => Promise<void>): void {
     if (this.controller.signal.aborted) return;
-    const task = run(this.controller.signal).catch((error: unknown) => {
+    const afterWaitingIo = new Promise<void>((resolve) => setImmediate(resolve));
+    const task = afterWaitingIo.then(() => (this.controller.signal.aborted ? undefined : run(this.controller.signal))).catch((error: unknown) => {
       if (!this.controller.signal.aborted) this.logger.error({ error: (error as Error).message }, 'a Slack request failed');
     });
     this.running.add(task);

@@ -52,3 +52,30 @@ targets:
   assert.equal(bot.statusOf('db')?.state, 'UNKNOWN', 'an on-demand probe does not change the target state');
   assert.equal(slack.calls.filter((call) => call.method === 'auth.test').length, 0, 'startup does not call auth.test');
 });
+
+test('a burst of 50 commands is acknowledged and every one answered', async (t) => {
+  const slack = await startFakeSlack();
+  const recorder = await startResponseRecorder();
+  const target: Server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  t.after(() => Promise.all([slack.close(), recorder.close(), new Promise((resolve) => target.close(resolve))]));
+  const port = (target.address() as { port: number }).port;
+  const config = parseConfig(
+    `server: { host: 127.0.0.1, port: 0 }
+state: { dir: ${JSON.stringify(join(dir, 'burst'))} }
+slack: { botToken: ${slack.token}, signingSecret: ${SIGNING_SECRET}, apiUrl: "${slack.apiUrl}" }
+targets:
+  - { name: db, type: tcp, host: 127.0.0.1, port: ${port}, interval: 1h }
+`,
+    'rules.yaml',
+    {},
+  );
+  const bot = await Bot.start({ config, logger: silentLogger(), icmpTools: { fping: null, ping: null }, clock: new FakeClock(Date.now()) });
+  t.after(() => bot.stop());
+  const client = new FakeSlackClient(`http://127.0.0.1:${bot.port}/slack/events`, SIGNING_SECRET);
+
+  const urls = Array.from({ length: 50 }, () => recorder.newUrl());
+  const acks = await Promise.all(urls.map((url) => client.slashCommand({ text: 'db', response_url: url })));
+  assert.deepEqual(acks.map((ack) => ack.status), urls.map(() => 200));
+  for (const url of urls) assert.match(JSON.stringify((await recorder.waitFor(url, 1))[0]), /db/);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
-import { adoptAnnouncement, initialStatus, step } from '../../src/monitor/state-machine.js';
+import { adoptAnnouncement, changesSavedState, initialStatus, step } from '../../src/monitor/state-machine.js';
 import { RECENT_LATENCIES, type StatePolicy, type TargetStatus, type TransitionEvent } from '../../src/monitor/types.js';
 import type { ProbeResult } from '../../src/probes/types.js';
 
@@ -226,6 +226,40 @@ describe('purity', () => {
 
   it('the same inputs give the same outputs', () => {
     assert.deepEqual(run('1000110101010000', TWITCHY), run('1000110101010000', TWITCHY));
+  });
+});
+
+describe('what a restart needs saved', () => {
+  /** For each result of the pattern: whether the status after it must be saved. */
+  function saves(pattern: string, policy: StatePolicy): string {
+    let status = initialStatus('db', START);
+    return [...pattern].map((c, i) => {
+      const next = step(status, result(c === '1', timeOf(i + 1)), policy, timeOf(i + 1)).status;
+      const save = changesSavedState(status, next, policy);
+      status = next;
+      return save ? 's' : '.';
+    }).join('');
+  }
+
+  it('a steady target stops being saved once its state and counters settle, while its history still grows', () => {
+    // UNKNOWN -> UP, then successes 2 (the threshold); after that only latencies and the last result move.
+    assert.equal(saves('1'.repeat(30), GATUS), 'ss' + '.'.repeat(28));
+  });
+
+  it('an outage is saved until its failures fill the flap window, and its recovery is saved', () => {
+    // The 21st failure pushes the last success out of the window; from then on nothing moves.
+    assert.equal(saves('11' + '0'.repeat(25) + '11', GATUS), 'ss' + 's'.repeat(21) + '....' + 'ss');
+  });
+
+  it('a flapping target is saved at every result: its history changes', () => {
+    assert.equal(saves('10'.repeat(8), TWITCHY), 's'.repeat(16));
+  });
+
+  it('a settled history is shared, not copied, from one status to the next', () => {
+    const before = run('1'.repeat(GATUS.flap.window + 1), GATUS).status;
+    const after = step(before, result(true, timeOf(99)), GATUS, timeOf(99)).status;
+    assert.equal(after.history, before.history);
+    assert.equal(after.recentLatencies.length, RECENT_LATENCIES);
   });
 });
 

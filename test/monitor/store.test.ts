@@ -289,6 +289,26 @@ describe('state store: batching', () => {
     assert.deepEqual(loaded.get('svc-1'), statusAfter('svc-1', '11'));
   });
 
+  it('appends nothing for a status whose saved state did not change, and writes it at close', async () => {
+    const dir = freshDir();
+    const store = newStore(dir);
+    await store.load();
+    const settled = statusAfter('db', '11');
+    store.update(settled);
+    await store.flush();
+    const size = (await stat(join(dir, STATE_FILE))).size;
+    const later = statusAfter('db', '1111');
+    store.update(later, false);
+    await store.flush();
+    assert.equal((await stat(join(dir, STATE_FILE))).size, size, 'a new latency alone is not appended');
+    assert.equal(store.stats().writes, 1);
+
+    // A crash now brings back the last saved state; a clean stop, the newest latencies too.
+    assert.deepEqual((await newStore(dir).load()).get('db'), settled);
+    await store.close();
+    assert.deepEqual((await newStore(dir).load()).get('db'), later);
+  });
+
   it('update() does no I/O', async () => {
     const dir = freshDir();
     const store = newStore(dir);
