@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import { Bot } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
@@ -15,18 +15,19 @@ const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const dir = mkdtempSync(join(tmpdir(), 'probebot-slack-e2e-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('the running bot answers a signed /probe with a fresh result and refuses an unsigned one', async (t) => {
+/** A running bot with the Slack app over a fake Slack, one TCP target "db", and a response_url recorder. */
+async function slackBot(t: TestContext, stateDir: string) {
   const slack = await startFakeSlack();
   const recorder = await startResponseRecorder();
   const target: Server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-  let connections = 0;
-  target.on('connection', () => connections++);
+  const counter = { connections: 0 };
+  target.on('connection', () => counter.connections++);
   t.after(() => Promise.all([slack.close(), recorder.close(), new Promise((resolve) => target.close(resolve))]));
   const port = (target.address() as { port: number }).port;
   const config = parseConfig(
     `server: { host: 127.0.0.1, port: 0 }
-state: { dir: ${JSON.stringify(dir)} }
+state: { dir: ${JSON.stringify(stateDir)} }
 slack: { botToken: ${slack.token}, signingSecret: ${SIGNING_SECRET}, apiUrl: "${slack.apiUrl}" }
 targets:
   - { name: db, type: tcp, host: 127.0.0.1, port: ${port}, interval: 1h }
@@ -37,16 +38,20 @@ targets:
   const bot = await Bot.start({ config, logger: silentLogger(), icmpTools: { fping: null, ping: null }, clock: new FakeClock(Date.now()) });
   t.after(() => bot.stop());
   const client = new FakeSlackClient(`http://127.0.0.1:${bot.port}/slack/events`, SIGNING_SECRET);
+  return { slack, recorder, bot, client, counter };
+}
+
+test('the running bot answers a signed /probe with a fresh result and refuses an unsigned one', async (t) => {
+  const { slack, recorder, bot, client, counter } = await slackBot(t, dir);
 
   const unsigned = await client.slashCommand({ text: 'db', response_url: recorder.newUrl() }, { secret: 'wrong-secret' });
   assert.equal(unsigned.status, 401);
-  assert.equal(connections, 0, 'a request with a bad signature probes nothing');
-
+  assert.equal(counter.connections, 0, 'a request with a bad signature probes nothing');
   const url = recorder.newUrl();
   const ack = await client.slashCommand({ text: 'db', response_url: url });
   assert.equal(ack.status, 200);
   const [answer] = await recorder.waitFor(url, 1);
-  assert.equal(connections, 1, 'one on-demand probe');
+  assert.equal(counter.connections, 1, 'one on-demand probe');
   assert.match(JSON.stringify(answer), /db/);
   assert.equal(answer?.response_type ?? 'ephemeral', 'ephemeral');
   assert.equal(bot.statusOf('db')?.state, 'UNKNOWN', 'an on-demand probe does not change the target state');
@@ -54,25 +59,7 @@ targets:
 });
 
 test('a burst of 50 commands is acknowledged and every one answered', async (t) => {
-  const slack = await startFakeSlack();
-  const recorder = await startResponseRecorder();
-  const target: Server = createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-  t.after(() => Promise.all([slack.close(), recorder.close(), new Promise((resolve) => target.close(resolve))]));
-  const port = (target.address() as { port: number }).port;
-  const config = parseConfig(
-    `server: { host: 127.0.0.1, port: 0 }
-state: { dir: ${JSON.stringify(join(dir, 'burst'))} }
-slack: { botToken: ${slack.token}, signingSecret: ${SIGNING_SECRET}, apiUrl: "${slack.apiUrl}" }
-targets:
-  - { name: db, type: tcp, host: 127.0.0.1, port: ${port}, interval: 1h }
-`,
-    'rules.yaml',
-    {},
-  );
-  const bot = await Bot.start({ config, logger: silentLogger(), icmpTools: { fping: null, ping: null }, clock: new FakeClock(Date.now()) });
-  t.after(() => bot.stop());
-  const client = new FakeSlackClient(`http://127.0.0.1:${bot.port}/slack/events`, SIGNING_SECRET);
+  const { recorder, client } = await slackBot(t, join(dir, 'burst'));
 
   const urls = Array.from({ length: 50 }, () => recorder.newUrl());
   const acks = await Promise.all(urls.map((url) => client.slashCommand({ text: 'db', response_url: url })));
