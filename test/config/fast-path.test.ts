@@ -12,12 +12,9 @@ import { ConfigError } from '../../src/config/errors.js';
 import { parseValidConfig } from '../../src/config/fast-load.js';
 import { readPlainYaml } from '../../src/config/fast-yaml.js';
 import { parseConfig, parseConfigWithPositions } from '../../src/config/load.js';
+import { DEFAULTS_INHERITANCE, yaml } from './fixtures.js';
 
 const EXAMPLE = readFileSync(join(import.meta.dirname, '../../rules.example.yaml'), 'utf8');
-
-function yaml(...lines: string[]): string {
-  return `${lines.join('\n')}\n`;
-}
 
 /** Both paths give the same Config, and the fast path did accept it (or the check proves nothing). */
 function assertSameConfig(text: string, env: NodeJS.ProcessEnv = {}): void {
@@ -73,27 +70,7 @@ describe('valid files give the same Config on both paths', () => {
   });
 
   it('defaults inheritance, a minimal file, flow style and a byte order mark', () => {
-    assertSameConfig(
-      yaml(
-        'defaults:',
-        '  schedule: "*/5 * * * *"',
-        '  timeout: 2s',
-        '  failureThreshold: 4',
-        '  notify: [ops]',
-        'notifiers:',
-        '  ops: { type: webhook, url: "http://127.0.0.1:9000/hook" }',
-        'targets:',
-        '  - name: inherits',
-        '    type: icmp',
-        '    host: 127.0.0.1',
-        '  - name: overrides',
-        '    type: icmp',
-        '    host: 127.0.0.1',
-        '    interval: 10s',
-        '    timeout: 500ms',
-        '    notify: [log]',
-      ),
-    );
+    assertSameConfig(DEFAULTS_INHERITANCE);
     assertSameConfig(yaml('targets:', ...tcp('db')));
     assertSameConfig('server: { host: 127.0.0.1, port: 0 }\nstate: { dir: "/tmp/x" }\ndefaults: { interval: 10s, timeout: 1s }\ntargets:\n  - { name: db, type: tcp, host: 127.0.0.1, port: 9 }\n');
     assertSameConfig(`\ufeff${yaml('targets:', '  - name: db', '    type: icmp', '    host: 127.0.0.1')}`);

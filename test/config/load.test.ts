@@ -8,10 +8,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { MAX_CONFIG_BYTES } from '../../src/config/read-file.js';
 import type { HttpTarget, Target, TcpTarget } from '../../src/config/schema.js';
-
-function yaml(...lines: string[]): string {
-  return `${lines.join('\n')}\n`;
-}
+import { DEFAULTS_INHERITANCE, yaml } from './fixtures.js';
 
 function target<T extends Target>(text: string, env: NodeJS.ProcessEnv = {}, index = 0): T {
   const found = parseConfig(text, 'rules.yaml', env).targets[index];
@@ -82,25 +79,7 @@ describe('environment variables', () => {
 });
 
 describe('defaults inheritance', () => {
-  const text = yaml(
-    'defaults:',
-    '  schedule: "*/5 * * * *"',
-    '  timeout: 2s',
-    '  failureThreshold: 4',
-    '  notify: [ops]',
-    'notifiers:',
-    '  ops: { type: webhook, url: "http://127.0.0.1:9000/hook" }',
-    'targets:',
-    '  - name: inherits',
-    '    type: icmp',
-    '    host: 127.0.0.1',
-    '  - name: overrides',
-    '    type: icmp',
-    '    host: 127.0.0.1',
-    '    interval: 10s',
-    '    timeout: 500ms',
-    '    notify: [log]',
-  );
+  const text = DEFAULTS_INHERITANCE;
 
   it('fills a target from defaults, then from the built-in values', () => {
     const inherits = target(text);
