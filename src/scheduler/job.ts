@@ -21,6 +21,8 @@ export class Job {
   queuedFor = Number.NaN;
   /** Set while a run is in flight. */
   controller: AbortController | undefined = undefined;
+  /** When the in-flight run started (clock ms). */
+  runStartedAt = Number.NaN;
   /** The in-flight run's deadline, then, once it is aborted, its settle grace. */
   runTimer: TimerHandle | undefined = undefined;
   holdsSlot = false;

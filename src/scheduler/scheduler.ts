@@ -14,6 +14,15 @@ const MAX_TIMER_MS = 2_147_483_647;
 const EARLY_WAKE_MS = 1000;
 
 /**
+ * Node dates a timer from the event loop's cached time, so one set late in a busy moment fires
+ * that much early by the wall clock: a tick would start its probe before its time, a deadline
+ * would cut the timeout short, and both would bunch with the timers set in the same moment.
+ */
+function wokeEarly(now: number, due: number): boolean {
+  return now < due && due - now < EARLY_WAKE_MS;
+}
+
+/**
  * Runs one job per target: interval jobs on a drift-free grid spread by a per-name phase, cron jobs
  * on croner's calendar. A slow or hung run only ever delays its own job: a tick that finds its
  * previous run still going is skipped, and runs beyond `maxConcurrent` wait in a FIFO queue.
@@ -142,7 +151,8 @@ export class Scheduler {
 
   private tick(job: Job): void {
     job.tickTimer = undefined;
-    if (job.tickCapped) return this.arm(job, this.clock.now());
+    const now = this.clock.now();
+    if (job.tickCapped || wokeEarly(now, job.dueAt)) return this.arm(job, now);
     const scheduledAt = job.dueAt;
     this.planNext(job, scheduledAt);
     if (job.controller) return this.skip('overrun', job);
@@ -167,6 +177,7 @@ export class Scheduler {
     job.holdsSlot = true;
     this.limiter.take();
     this.inFlight++;
+    job.runStartedAt = this.clock.now();
     job.runTimer = this.clock.setTimeout(job.onRunTimer, job.spec.timeoutMs);
     let running: Promise<RunOutcome | void>;
     try {
@@ -218,7 +229,13 @@ export class Scheduler {
     job.runTimer = undefined;
     const controller = job.controller;
     if (!controller) return;
-    if (!controller.signal.aborted) return this.abortRun(job, deadlineReason(job.spec.timeoutMs));
+    if (!controller.signal.aborted) {
+      const deadline = job.runStartedAt + job.spec.timeoutMs;
+      const now = this.clock.now();
+      if (wokeEarly(now, deadline)) job.runTimer = this.clock.setTimeout(job.onRunTimer, deadline - now);
+      else this.abortRun(job, deadlineReason(job.spec.timeoutMs));
+      return;
+    }
     if (!job.holdsSlot) return;
     this.logger.warn({ target: job.spec.name, graceMs: this.abortGraceMs }, 'run ignores its abort; giving its concurrency slot back');
     this.stuck++;

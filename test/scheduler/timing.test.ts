@@ -144,6 +144,47 @@ test('a timer firing a little early does not run its tick twice', async () => {
   assert.deepEqual(scheduled, [first, first + 1000, first + 2000, first + 3000, first + 4000]);
 });
 
+/** Node's behaviour after a busy moment: a timer set then is dated from the loop's stale time and fires early by the wall clock. */
+class EarlyTimersClock extends FakeClock {
+  constructor(private readonly earlyMs: number) {
+    super();
+  }
+  override setTimeout(callback: () => void, ms: number) {
+    // A timer set for less than the lateness fires on time: by then the loop's time is fresh.
+    return super.setTimeout(callback, ms > this.earlyMs ? ms - this.earlyMs : ms);
+  }
+}
+
+test('a tick whose timer fires early still starts its probe on time', async () => {
+  const clock = new EarlyTimersClock(5);
+  const runs: Array<{ startedAt: number; scheduledAt: number }> = [];
+  const scheduler = new Scheduler({ clock, maxConcurrent: 10 });
+  scheduler.add({ name: 'web', intervalMs: 1000, timeoutMs: 500, run: async (_signal, scheduledAt) => void runs.push({ startedAt: clock.now(), scheduledAt }) });
+  await clock.advance(5000);
+  await scheduler.stop();
+  assert.ok(runs.length >= 4, `${runs.length} runs in 5 s`);
+  for (const { startedAt, scheduledAt } of runs) assert.equal(startedAt, scheduledAt);
+});
+
+test('a deadline timer that fires early does not cut the timeout short', async () => {
+  const clock = new EarlyTimersClock(5);
+  const waited: number[] = [];
+  const scheduler = new Scheduler({ clock, maxConcurrent: 10 });
+  scheduler.add({
+    name: 'blackholed',
+    intervalMs: 10_000,
+    timeoutMs: 3000,
+    run: (signal) => {
+      const startedAt = clock.now();
+      return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(void waited.push(clock.now() - startedAt))));
+    },
+  });
+  await clock.advance(25_000);
+  await scheduler.stop();
+  assert.ok(waited.length >= 2, `${waited.length} runs in 25 s`);
+  assert.deepEqual(new Set(waited), new Set([3000]));
+});
+
 test('after the wall clock steps back an hour, runs go on at the interval', async () => {
   const clock = new SkewedClock();
   const starts: number[] = [];
