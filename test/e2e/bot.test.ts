@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { Bot } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
+import { nextGridPoint, phaseOffset } from '../../src/scheduler/phase.js';
 import { FakeClock } from '../fakes/clock.js';
 
 const NO_ICMP = { fping: null, ping: null };
@@ -68,16 +69,21 @@ test('a target going down is announced once, survives a restart without a new al
   const clock = new FakeClock(Date.now());
   const { logger, lines } = captureLog();
   const transitions = () => lines.filter((line) => line.notifier === 'log' && line.kind === 'state');
+  // The clock stops at db's tick and no further, so the probe's real connect always ends before
+  // its 1 s deadline could fire, however slow the machine.
+  const toNextTick = () => clock.advance(nextGridPoint(clock.now(), 10_000, phaseOffset('db', 10_000)) - clock.now());
 
   let bot = await Bot.start({ config, logger, icmpTools: NO_ICMP, clock });
-  await clock.advance(10_000);
+  await toNextTick();
   await until(() => bot.statusOf('db')?.state === 'UP', 'the first probe');
   assert.equal(transitions().length, 0, 'a healthy start is silent');
 
   await close(target);
-  // One interval: the first failure comes at the next tick, the second after retryInterval (1 s),
-  // well before the following tick: only the retry interval gets the target DOWN this soon.
-  await clock.advance(10_000);
+  // The first failure comes at the next tick, the second after retryInterval (1 s), well before
+  // the following tick: only the retry interval gets the target DOWN this soon.
+  await toNextTick();
+  await until(() => bot.statusOf('db')?.consecutiveFailures === 1, 'the first failure');
+  await clock.advance(1_000);
   await until(() => bot.statusOf('db')?.state === 'DOWN', 'DOWN after two failures');
   assert.deepEqual(bot.statusOf('db')?.history, [true, false, false]);
   await until(() => transitions().length === 1, 'the DOWN alert');
@@ -88,12 +94,12 @@ test('a target going down is announced once, survives a restart without a new al
   await bot.stop();
   bot = await Bot.start({ config, logger, icmpTools: NO_ICMP, clock });
   assert.equal(bot.statusOf('db')?.state, 'DOWN', 'state is restored after a restart');
-  await clock.advance(10_000);
+  await toNextTick();
   await until(() => (bot.statusOf('db')?.consecutiveFailures ?? 0) >= 3, 'a failure after the restart');
   assert.equal(transitions().length, 1, 'still down after a restart: no new alert');
 
   target = await listen(port);
-  await clock.advance(10_000);
+  await toNextTick();
   await until(() => bot.statusOf('db')?.state === 'UP', 'the recovery');
   await until(() => transitions().length === 2, 'the recovery alert');
   const up = transitions()[1]!;
