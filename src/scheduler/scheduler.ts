@@ -78,7 +78,7 @@ export class Scheduler {
     }
     const job = new Job(spec, cron ? 0 : phaseOffset(name, spec.intervalMs, spec.phaseStepMs), cron, this.callbacks);
     this.jobs.set(name, job);
-    this.planNext(job, this.clock.now());
+    this.planNext(job);
   }
 
   has(name: string): boolean {
@@ -127,13 +127,14 @@ export class Scheduler {
     await this.limiter.whenIdle();
   }
 
-  /** Plans the tick after `after`: the next grid point, or the next cron run. */
-  private planNext(job: Job, after: number): void {
+  /**
+   * Plans the tick after now: the next grid point, or the next cron run. A tick never calls this
+   * before its time (an early wake re-arms instead), so the tick that is firing is not planned
+   * again; after a wall clock step back, planning from now keeps the job going.
+   */
+  private planNext(job: Job): void {
     const now = this.clock.now();
-    let next = this.nextTick(job, now);
-    // A timer may fire a little early: never plan the tick that is firing again. After a wall
-    // clock step back, planning from `after` would stall the job for the size of the step.
-    if (next <= after && after - now < EARLY_WAKE_MS) next = this.nextTick(job, after);
+    const next = this.nextTick(job, now);
     job.dueAt = next;
     if (Number.isNaN(next)) this.logger.info({ target: job.spec.name }, 'schedule has no future run');
     else this.arm(job, now);
@@ -154,7 +155,7 @@ export class Scheduler {
     const now = this.clock.now();
     if (job.tickCapped || wokeEarly(now, job.dueAt)) return this.arm(job, now);
     const scheduledAt = job.dueAt;
-    this.planNext(job, scheduledAt);
+    this.planNext(job);
     if (job.controller) return this.skip('overrun', job);
     if (!Number.isNaN(job.queuedFor)) return this.skip('concurrency', job);
     if (this.limiter.hasFreeSlot) return this.start(job, scheduledAt);
@@ -169,7 +170,8 @@ export class Scheduler {
   }
 
   private start(job: Job, scheduledAt: number): void {
-    const lag = this.clock.now() - scheduledAt;
+    const now = this.clock.now();
+    const lag = now - scheduledAt;
     this.lastLagMs = lag;
     this.options.onLag?.(lag, job.spec.name);
     const controller = new AbortController();
@@ -177,7 +179,7 @@ export class Scheduler {
     job.holdsSlot = true;
     this.limiter.take();
     this.inFlight++;
-    job.runStartedAt = this.clock.now();
+    job.runStartedAt = now;
     job.runTimer = this.clock.setTimeout(job.onRunTimer, job.spec.timeoutMs);
     let running: Promise<RunOutcome | void>;
     try {
