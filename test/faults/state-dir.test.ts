@@ -51,6 +51,10 @@ test('an unwritable state dir is reported once, in /metrics and /healthz, while 
   assert.equal((await bot.metrics()).value('probebot_state_store_failing'), 0);
 
   repoint(stateDir, join(blocker, 'state'));
+  // "db" starts failing: a change a restart needs, so the store tries to save it. (A steady
+  // target's new result alone is not saved, so without a change the failure could go unseen.)
+  const cacheProbes = healthy.arrivals.length;
+  await target.close();
   const failure = await bot.waitForLine((line) => /cannot save target states/.test(line.msg), 'the state store failure');
   assert.equal(failure.level, LOG_LEVEL.error);
   assert.match(failure.msg, /ENOTDIR/);
@@ -63,8 +67,6 @@ test('an unwritable state dir is reported once, in /metrics and /healthz, while 
   assert.ok(degraded.body.warnings.some((warning) => /cannot save target states.*ENOTDIR/.test(warning)), `a warning names the cause: ${degraded.body.warnings.join('; ')}`);
 
   // Probing and alerting go on: the outbox cannot be written either, and the alert still goes out.
-  const cacheProbes = healthy.arrivals.length;
-  await target.close();
   await until(() => webhook.requests.some((request) => (request.json as { target?: string }).target === 'db'), 'the DOWN of "db" at the webhook');
   const down = webhook.requests.find((request) => (request.json as { target?: string }).target === 'db')!.json as { to: string };
   assert.equal(down.to, 'DOWN');
