@@ -145,6 +145,15 @@ describe('the fast path steps aside, and the positioned path reports', () => {
       'targets: []\n~: nothing\n',
       'targets: []\ntrue: yes\n',
       'targets: []\n[a]: b\n',
+      'targets: []\nlabels: {[a], b}\n', // keys without a value in a flow mapping
+      'targets: []\nlabels: {~, b}\n',
+      'targets: []\nlabels: {: b}\n', // an empty key
+      'targets: []\nlabels: [[a]: b]\n',
+      'targets: []\n? a\n: b\n', // explicit keys
+      'targets: []\n? [a]\n: b\n',
+      'targets: []\nlabels: !!map { a: b }\n',
+      'state: { flushInterval: !!int 5 }\ntargets: []\n',
+      'state: { flushInterval: !<tag:yaml.org,2002:int> 5 }\ntargets: []\n', // a verbatim tag
       'targets: [\n', // syntax error
       'targets:\n\t- x\n',
       'targets: []\n\rstate: {}\n', // a lone carriage return is a line break to js-yaml only
@@ -158,6 +167,13 @@ describe('the fast path steps aside, and the positioned path reports', () => {
 });
 
 describe('whatever js-yaml accepts, `yaml` reads the same', () => {
+  it('keys js-yaml would turn into strings its own way are refused as it reads them', () => {
+    // `yaml` reads these keys as "[ a ]", "" and "{ a: 1 }"; js-yaml as "a", "null" and "[object Object]".
+    for (const text of ['m: {[a], b}\n', 'm: {~, b}\n', 'm: {: b}\n', 'm: [[a]: b]\n', '? [a]\n: b\n', '?\n: b\n', '{a: 1}: 2\n', 'm: {{a: 1}}\n', 'm: {1: a}\n']) {
+      assert.equal(readPlainYaml(text), undefined, `accepted ${JSON.stringify(text)}`);
+    }
+  });
+
   it('2,000 random edits of valid files (seeded, so a failure repeats)', () => {
     const seeds = [
       EXAMPLE.slice(0, EXAMPLE.indexOf('\n', 1500)),
