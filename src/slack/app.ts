@@ -25,6 +25,7 @@ import { ProbeRunner } from './probe-runner.js';
 import type { SlackAnswer } from './responses.js';
 import { SocketConnection } from './socket-connection.js';
 import { UserGroupCache } from './user-groups.js';
+import { WorkInFlight } from './work-in-flight.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 const SLACK_CALL_TIMEOUT_MS = 10_000;
@@ -203,37 +204,6 @@ class SlackApiReporter {
     if (this.last !== `${method}:${code}`) this.logger.error({ method, code }, `Slack ${method} failed: ${text}`);
     this.last = `${method}:${code}`;
     return text;
-  }
-}
-
-/** The work started by Slack requests, so stop() can abort it and wait for it. */
-class WorkInFlight {
-  private readonly controller = new AbortController();
-  private readonly running = new Set<Promise<void>>();
-
-  constructor(private readonly logger: Logger) {}
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /**
-   * Runs after the I/O already waiting: the code after an ack would otherwise go on to probe and
-   * answer before the next request of a burst was read, so its ack waited for that work.
-   */
-  start(run: (signal: AbortSignal) => Promise<void>): void {
-    if (this.controller.signal.aborted) return;
-    const afterWaitingIo = new Promise<void>((resolve) => setImmediate(resolve));
-    const task = afterWaitingIo.then(() => (this.controller.signal.aborted ? undefined : run(this.controller.signal))).catch((error: unknown) => {
-      if (!this.controller.signal.aborted) this.logger.error({ error: (error as Error).message }, 'a Slack request failed');
-    });
-    this.running.add(task);
-    void task.finally(() => this.running.delete(task));
-  }
-
-  async stop(): Promise<void> {
-    this.controller.abort(new Error('the Slack app is stopping'));
-    await Promise.all(this.running);
   }
 }
 
