@@ -12,14 +12,18 @@ import { CORE_SCALAR_RULES, type CoreScalarRule } from './core-scalars.js';
 
 /**
  * Plain scalars resolve by `yaml`'s rules; js-yaml's own differ at the edges (`1e400` is text to
- * it). js-yaml passes the tag only for an explicit one (`!!int 1`): that is refused.
+ * it). js-yaml passes the tag only for an explicit one (`!!int 1`): that is refused. It calls
+ * construct right after a resolve that matched, so the matching rule is kept in between.
  */
 function coreType(tag: string, rules: CoreScalarRule[]): Type {
-  const matching = (text: string) => rules.find((rule) => rule.test.test(text));
+  let matched: CoreScalarRule | undefined;
   return new Type(tag, {
     kind: 'scalar',
-    resolve: (text: string | null, explicitTag?: string) => explicitTag === undefined && text !== null && matching(text) !== undefined,
-    construct: (text: string) => matching(text)!.resolve(text),
+    resolve: (text: string | null, explicitTag?: string) => {
+      matched = explicitTag === undefined && text !== null ? rules.find((rule) => rule.test.test(text)) : undefined;
+      return matched !== undefined;
+    },
+    construct: (text: string) => matched!.resolve(text),
   });
 }
 
