@@ -4,6 +4,7 @@
  * the schema's errors even when some values are malformed.
  */
 import { Cron } from 'croner';
+import { checkWebhookTemplate } from '../alerts/notifiers/webhook-template.js';
 import { didYouMean, formatPath, type ConfigPath, type ConfigProblem } from './errors.js';
 
 type Entries = Record<string, unknown>;
@@ -20,6 +21,7 @@ export function crossFieldProblems(data: unknown): ConfigProblem[] {
     ...scheduleProblems(config, targets, cron),
     ...maintenanceProblems(config, names, cron),
     ...slackWithoutSection(config),
+    ...webhookTemplateProblems(config),
   ];
 }
 
@@ -150,6 +152,18 @@ function slackWithoutSection(config: Entries): ConfigProblem[] {
   return Object.entries(asRecord(config['notifiers']) ?? {})
     .filter(([, notifier]) => asRecord(notifier)?.['type'] === 'slack')
     .map(([name]) => ({ path: ['notifiers', name, 'type'], message: 'a slack notifier needs a top-level "slack:" section with botToken' }));
+}
+
+/** A webhook template that cannot produce JSON would fail every delivery: refused at load instead. */
+function webhookTemplateProblems(config: Entries): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [name, notifier] of Object.entries(asRecord(config['notifiers']) ?? {})) {
+    const template = asRecord(notifier)?.['template'];
+    if (asRecord(notifier)?.['type'] !== 'webhook' || typeof template !== 'string') continue;
+    const problem = checkWebhookTemplate(template);
+    if (problem !== undefined) problems.push({ path: ['notifiers', name, 'template'], message: problem });
+  }
+  return problems;
 }
 
 /** Validates cron expressions with croner itself, once per distinct expression (croner 11 objects are large). */

@@ -164,6 +164,15 @@ describe('cross-field errors', () => {
     assert.deepEqual(problems(text), ['rules.yaml:10:19 maintenance[0].targets[1]: unknown target "dbb" (did you mean "db"?)']);
   });
 
+  it('rejects a webhook template that cannot produce JSON, and keeps one that can', () => {
+    const hook = (template: string) => yaml('notifiers:', '  teams:', '    type: webhook', '    url: http://127.0.0.1:9/hook', `    template: '${template}'`, 'targets: []');
+    const lines = problems(hook('{"text": {{summary}}}'));
+    assert.equal(lines.length, 1);
+    // The JSON parser's own words in the middle vary between Node versions.
+    assert.match(lines[0]!, /^rules\.yaml:5:15 notifiers\.teams\.template: template does not produce JSON \(.+\); check its quotes and commas$/);
+    assert.doesNotThrow(() => parseConfig(hook('{"text": "{{text}}", "ms": {{result.latencyMs}}}'), 'rules.yaml', {}));
+  });
+
   it('rejects a slack notifier when there is no slack section', () => {
     const text = yaml('notifiers:', '  ops:', '    type: slack', '    channel: C0123ABCD', 'targets: []');
     assert.deepEqual(problems(text), ['rules.yaml:3:11 notifiers.ops.type: a slack notifier needs a top-level "slack:" section with botToken']);

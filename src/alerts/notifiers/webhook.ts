@@ -38,7 +38,7 @@
  * ones (`{{result.error}}`, `{{labels.team}}`), plus `{{text}}`: the summary and, for a group, one
  * line per event. `{{field}}` inserts the value escaped for use inside a JSON string;
  * `{{json field}}` inserts it as a JSON value (quoted string, number, object). A missing field is
- * empty (`null` with `json`). The result must be JSON. Examples:
+ * empty (`null` with `json`). The result must be JSON (webhook-template.ts renders it). Examples:
  *   Slack, Google Chat:  {"text": "{{text}}"}
  *   Discord:             {"content": "{{text}}"}
  *   Teams (workflow):    {"type": "message", "summary": "{{summary}}", "text": "{{text}}"}
@@ -49,6 +49,7 @@ import type { NotifierConfig } from '../../config/schema.js';
 import type { Alert, AlertEvent, DeliveryOutcome, Notifier } from '../notifier.js';
 import { alertSummary, eventSummary } from '../summary.js';
 import { describeAnswer, outcomeOfAnswer, postJson } from './http.js';
+import { renderTemplate } from './webhook-template.js';
 
 export type WebhookConfig = Extract<NotifierConfig, { type: 'webhook' }>;
 
@@ -73,8 +74,6 @@ export type WebhookEvent = {
 
 type Envelope = { version: 1; id: string; alert: Alert['kind'] };
 export type WebhookBody = (Envelope & WebhookEvent) | (Envelope & { kind: 'group'; at: string; summary: string; events: WebhookEvent[] });
-
-const TEXT_LINES = 50;
 
 export function createWebhookNotifier(name: string, config: WebhookConfig, clock: Clock = systemClock): Notifier {
   return {
@@ -139,49 +138,6 @@ function webhookEvent(event: AlertEvent, summary: string): WebhookEvent {
   if (event.suppressedBy !== undefined) out.suppressedBy = event.suppressedBy;
   if (event.dependents !== undefined) out.dependents = event.dependents;
   return out;
-}
-
-const PLACEHOLDER = /\{\{\s*(json\s+)?([A-Za-z0-9_.]+)\s*\}\}/g;
-
-/** Fills a template's placeholders from the body (see the top of this file); the result must be JSON. */
-export function renderTemplate(template: string, document: WebhookBody): { ok: true; body: string } | { ok: false; error: string } {
-  const fields = { ...document, text: templateText(document) };
-  const body = template.replace(PLACEHOLDER, (_match, json: string | undefined, path: string) => {
-    const value = lookup(fields, path);
-    if (json !== undefined) return JSON.stringify(value ?? null);
-    if (value === undefined || value === null) return '';
-    const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-    return JSON.stringify(text).slice(1, -1);
-  });
-  try {
-    JSON.parse(body);
-    return { ok: true, body };
-  } catch (error) {
-    return { ok: false, error: `template does not produce JSON (${(error as Error).message}); check its quotes and commas` };
-  }
-}
-
-/** A one-line error when a template can never produce JSON, for checking config at start-up. */
-export function checkWebhookTemplate(template: string): string | undefined {
-  const sample: WebhookBody = webhookBody({ id: 'sample', notifier: 'sample', createdAt: 0, kind: 'test', events: [] });
-  const rendered = renderTemplate(template, sample);
-  return rendered.ok ? undefined : rendered.error;
-}
-
-function templateText(document: WebhookBody): string {
-  if (document.kind !== 'group') return document.summary;
-  const lines = document.events.slice(0, TEXT_LINES).map((event) => `• ${event.summary}`);
-  if (document.events.length > TEXT_LINES) lines.push(`… and ${document.events.length - TEXT_LINES} more`);
-  return [document.summary, ...lines].join('\n');
-}
-
-function lookup(value: unknown, path: string): unknown {
-  let current = value;
-  for (const key of path.split('.')) {
-    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, key)) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
 }
 
 function lowercaseKeys(headers: Record<string, string>): Record<string, string> {
