@@ -3,8 +3,8 @@
  * probe waits out its 3 s timeout) and 5% HTTP targets whose body stalls. The healthy targets
  * must not notice: their lag p99 within 1.5× of the all-healthy run and not one missed tick.
  * Each isolated run is paired with an all-healthy run (scenario 1's config) right before or after
- * it, alternating, and the ratio is taken within the pair, so machine load that drifts over
- * minutes cancels out.
+ * it, alternating, so machine load that drifts over minutes falls on both sides. The figure is
+ * the ratio of the two medians; each pair's own ratio is shown as the spread.
  * The window opens once every bad target is DOWN (steady state: they still time out every
  * interval); the span before it, when 2,500 targets go DOWN at once, is reported on its own.
  */
