@@ -158,8 +158,9 @@ function slackWithoutSection(config: Entries): ConfigProblem[] {
 function webhookTemplateProblems(config: Entries): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const [name, notifier] of Object.entries(asRecord(config['notifiers']) ?? {})) {
-    const template = asRecord(notifier)?.['template'];
-    if (asRecord(notifier)?.['type'] !== 'webhook' || typeof template !== 'string') continue;
+    const fields = asRecord(notifier);
+    const template = fields?.['template'];
+    if (fields?.['type'] !== 'webhook' || typeof template !== 'string') continue;
     const problem = checkWebhookTemplate(template);
     if (problem !== undefined) problems.push({ path: ['notifiers', name, 'template'], message: problem });
   }
