@@ -21,6 +21,12 @@ export class Job {
   queuedFor = Number.NaN;
   /** Set while a run is in flight. */
   controller: AbortController | undefined = undefined;
+  /**
+   * The last run's controller, kept for the next run when that run ended without aborting it and
+   * left no listener on its signal. Node 20 builds each AbortSignal in a way that outlives young
+   * garbage collections, so a fresh one per run made every probe's GC pauses longer.
+   */
+  spareController: AbortController | undefined = undefined;
   /** When the in-flight run started (clock ms). */
   runStartedAt = Number.NaN;
   /** The in-flight run's deadline, then, once it is aborted, its settle grace. */

@@ -1,4 +1,5 @@
 import type { Cron } from 'croner';
+import { getEventListeners } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import { deadlineReason } from '../probes/types.js';
@@ -20,6 +21,11 @@ const EARLY_WAKE_MS = 1000;
  */
 function wokeEarly(now: number, due: number): boolean {
   return now < due && due - now < EARLY_WAKE_MS;
+}
+
+/** An unaborted signal that its run left without listeners: the next run may have it. */
+function reusable(signal: AbortSignal): boolean {
+  return !signal.aborted && getEventListeners(signal, 'abort').length === 0;
 }
 
 /**
@@ -174,7 +180,8 @@ export class Scheduler {
     const lag = now - scheduledAt;
     this.lastLagMs = lag;
     this.options.onLag?.(lag, job.spec.name);
-    const controller = new AbortController();
+    const controller = job.spareController ?? new AbortController();
+    job.spareController = undefined;
     job.controller = controller;
     job.holdsSlot = true;
     this.limiter.take();
@@ -194,7 +201,9 @@ export class Scheduler {
   private finish(job: Job, outcome: RunOutcome | void): void {
     if (job.runTimer) this.clock.clearTimeout(job.runTimer);
     job.runTimer = undefined;
+    const controller = job.controller;
     job.controller = undefined;
+    if (controller && reusable(controller.signal)) job.spareController = controller;
     this.inFlight--;
     if (job.holdsSlot) {
       this.giveSlotBack(job);

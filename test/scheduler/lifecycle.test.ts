@@ -142,6 +142,46 @@ test('a cron schedule runs on its calendar with the same deadline rules, and sto
   assert.equal(clock.pending, 0);
 });
 
+test('each run gets a signal of its own: never one already aborted, never one another run left a listener on', async () => {
+  const clock = new FakeClock();
+  const scheduler = new Scheduler({ clock, maxConcurrent: 10 });
+  const seen: { signal: AbortSignal; abortedAtStart: boolean }[] = [];
+  let staleListenerFired = false;
+  const plans: ((signal: AbortSignal) => Promise<void>)[] = [
+    // 1: finishes at once and takes its listener off, as every probe does.
+    async (signal) => {
+      const onAbort = (): void => {};
+      signal.addEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
+    },
+    // 2: hangs until its deadline aborts it.
+    (signal) => untilAborted(signal),
+    // 3: finishes but leaves a listener behind.
+    async (signal) => signal.addEventListener('abort', () => { staleListenerFired = true; }),
+    // 4: hangs until its deadline.
+    (signal) => untilAborted(signal),
+  ];
+  scheduler.add({
+    name: 'db',
+    intervalMs: 1000,
+    timeoutMs: 500,
+    run: (signal) => {
+      seen.push({ signal, abortedAtStart: signal.aborted });
+      return plans[seen.length - 1]?.(signal) ?? Promise.resolve();
+    },
+  });
+  await clock.advance(firstTick(clock, 'db', 1000) - clock.now() + 3 * 1000 + 600);
+  await scheduler.stop();
+  assert.equal(seen.length, 4);
+  assert.deepEqual(seen.map((run) => run.abortedAtStart), [false, false, false, false]);
+  // A clean run's signal is handed on; the timed-out one's and the one with a listener are not.
+  assert.equal(seen[1]!.signal, seen[0]!.signal);
+  assert.notEqual(seen[2]!.signal, seen[1]!.signal);
+  assert.notEqual(seen[3]!.signal, seen[2]!.signal);
+  assert.equal((seen[3]!.signal.reason as DOMException).name, 'TimeoutError');
+  assert.equal(staleListenerFired, false, "run 4's deadline reached run 3's listener");
+});
+
 test('a yearly cron job waits past the longest setTimeout delay and fires once, on time', async () => {
   const clock = new FakeClock(new Date(2026, 0, 1, 1, 0, 0).getTime());
   const scheduler = new Scheduler({ clock, maxConcurrent: 10 });
