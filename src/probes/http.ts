@@ -181,23 +181,44 @@ function openSocket(options: buildConnector.Options, insecure: boolean, progress
   return socket;
 }
 
-/** Reads at most `limit` bytes, then stops (the connection is discarded anyway). */
-async function readBody(body: Readable, limit: number, keep: boolean): Promise<Pick<Exchange, 'bytesRead' | 'truncated' | 'bodyText'>> {
-  const chunks: Buffer[] = [];
-  let bytesRead = 0;
-  let truncated = false;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    const room = limit - bytesRead;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    bytesRead += part.length;
-    if (keep) chunks.push(part);
-    if (part !== chunk) {
-      truncated = true;
-      break;
-    }
-  }
-  return { bytesRead, truncated, bodyText: keep ? Buffer.concat(chunks).toString('utf8') : undefined };
+/**
+ * Reads at most `limit` bytes, then stops (the connection is discarded anyway). Events rather than
+ * `for await`: the async iterator held 2.5 KiB more per request, which a stalled body keeps
+ * alive through young collections until its deadline.
+ */
+function readBody(body: Readable, limit: number, keep: boolean): Promise<Pick<Exchange, 'bytesRead' | 'truncated' | 'bodyText'>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytesRead = 0;
+    const settle = (): void => {
+      body.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onError);
+      // An error after the answer (say, the socket reset as it is destroyed) has nowhere to go.
+      body.on('error', ignore);
+    };
+    const onData = (chunk: Buffer): void => {
+      const room = limit - bytesRead;
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      bytesRead += part.length;
+      if (keep) chunks.push(part);
+      if (part === chunk) return;
+      settle();
+      body.destroy();
+      resolve({ bytesRead, truncated: true, bodyText: keep ? Buffer.concat(chunks).toString('utf8') : undefined });
+    };
+    const onEnd = (): void => {
+      settle();
+      resolve({ bytesRead, truncated: false, bodyText: keep ? Buffer.concat(chunks).toString('utf8') : undefined });
+    };
+    const onError = (error: Error): void => {
+      settle();
+      reject(error);
+    };
+    const onClose = (): void => onError(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    body.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onError);
+  });
 }
+
+function ignore(): void {}
 
 /** Whether the URL's host needs a lookup ("[::1]" is how URL spells an IPv6 literal). */
 function isNamedHost(url: URL): boolean {
