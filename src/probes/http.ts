@@ -183,7 +183,7 @@ function openSocket(options: buildConnector.Options, insecure: boolean, progress
 
 /**
  * Reads at most `limit` bytes, then stops (the connection is discarded anyway). Events rather than
- * `for await`: the async iterator held 2.5 KiB more per request, which a stalled body keeps
+ * `for await`: the async iterator held about 1.3 KiB more per request, which a stalled body keeps
  * alive through young collections until its deadline.
  */
 function readBody(body: Readable, limit: number, keep: boolean): Promise<Pick<Exchange, 'bytesRead' | 'truncated' | 'bodyText'>> {
@@ -195,20 +195,20 @@ function readBody(body: Readable, limit: number, keep: boolean): Promise<Pick<Ex
       // An error after the answer (say, the socket reset as it is destroyed) has nowhere to go.
       body.on('error', ignore);
     };
+    const answer = (truncated: boolean): void => {
+      settle();
+      resolve({ bytesRead, truncated, bodyText: keep ? Buffer.concat(chunks).toString('utf8') : undefined });
+    };
     const onData = (chunk: Buffer): void => {
       const room = limit - bytesRead;
       const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
       bytesRead += part.length;
       if (keep) chunks.push(part);
       if (part === chunk) return;
-      settle();
+      answer(true);
       body.destroy();
-      resolve({ bytesRead, truncated: true, bodyText: keep ? Buffer.concat(chunks).toString('utf8') : undefined });
     };
-    const onEnd = (): void => {
-      settle();
-      resolve({ bytesRead, truncated: false, bodyText: keep ? Buffer.concat(chunks).toString('utf8') : undefined });
-    };
+    const onEnd = (): void => answer(false);
     const onError = (error: Error): void => {
       settle();
       reject(error);

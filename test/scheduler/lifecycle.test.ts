@@ -142,7 +142,7 @@ test('a cron schedule runs on its calendar with the same deadline rules, and sto
   assert.equal(clock.pending, 0);
 });
 
-test('each run gets a signal of its own: never one already aborted, never one another run left a listener on', async () => {
+test('a run never gets an aborted signal or one an earlier run left a listener on; a clean run hands its signal on', async () => {
   const clock = new FakeClock();
   const scheduler = new Scheduler({ clock, maxConcurrent: 10 });
   const seen: { signal: AbortSignal; abortedAtStart: boolean }[] = [];
