@@ -56,10 +56,25 @@ async function main(argv: string[]): Promise<number> {
 
 async function run(args: CliArgs): Promise<number> {
   limitHeapGrowth();
+  // SIGINT and SIGTERM are ours from the start: their default action would end a bot half
+  // started. One that comes while starting is honoured once there is a bot to stop (or at once,
+  // before one is started); a second exits at once, as it does later.
+  let stopAsked: NodeJS.Signals | undefined;
+  let onStopSignal = (signal: NodeJS.Signals): void => {
+    if (stopAsked !== undefined) return exitWhenWritten(EXIT_FAILED);
+    stopAsked = signal;
+  };
+  const stopSignal = (signal: NodeJS.Signals): void => onStopSignal(signal);
+  process.on('SIGINT', stopSignal);
+  process.on('SIGTERM', stopSignal);
   const config = await loadConfig(args.configPath);
   const icmpTools = await requireIcmpTools(config);
   const [{ Bot }, { createLogger }] = await Promise.all([import('./app.js'), import('./log.js')]);
   const logger = createLogger(args.logLevel === undefined ? {} : { level: args.logLevel });
+  if (stopAsked !== undefined) {
+    logger.info({ signal: stopAsked }, 'stopped before starting');
+    return EXIT_OK;
+  }
   // Listening for SIGHUP before starting: its default action would end a bot still starting up.
   let markStarted!: (bot: Bot | undefined) => void;
   const started = new Promise<Bot | undefined>((resolve) => (markStarted = resolve));
@@ -92,8 +107,8 @@ async function run(args: CliArgs): Promise<number> {
         },
       );
     };
-    process.on('SIGINT', shutdown);
-    process.on('SIGTERM', shutdown);
+    onStopSignal = shutdown;
+    if (stopAsked !== undefined) shutdown(stopAsked);
   });
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +137,45 @@ test('run serves /healthz, and SIGTERM stops it cleanly with exit 0', async () =
   assert.equal(health?.body.status, 'ok');
   assert.equal(health?.body.targets.total, 1);
   assert.match(run.stdout, /probebot stopped/);
+});
+
+/** Opens the pipe for writing once someone reads it (a non-blocking open fails until then). */
+async function openWhenRead(fifo: string): Promise<Awaited<ReturnType<typeof open>>> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    try {
+      return await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  throw new Error(`nobody opened ${fifo} within 10 s`);
+}
+
+test('SIGTERM while the bot is still starting stops it cleanly with exit 0', async () => {
+  // The config comes through a named pipe: while the bot waits to read it, it is starting.
+  const fifo = join(dir, 'slow.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const config = `server: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${JSON.stringify(join(dir, 'state-early'))} }\ntargets:\n  - { name: db, type: tcp, host: 127.0.0.1, port: ${openPort} }\n`;
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', '-c', fifo], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  try {
+    const writer = await openWhenRead(fifo);
+    child.kill('SIGTERM');
+    await writer.write(config);
+    await writer.close();
+    const { code, signal } = await exited;
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, stderr);
+    assert.equal(stderr, '');
+    assert.match(stdout, /stopped before starting|probebot stopped/);
+  } finally {
+    clearTimeout(killer);
+  }
 });
 
 test('SIGHUP reloads the config; a broken one is refused and the running config stays', async () => {
