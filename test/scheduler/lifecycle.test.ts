@@ -192,6 +192,24 @@ test('a yearly cron job waits past the longest setTimeout delay and fires once, 
   assert.deepEqual(runs, [new Date(2027, 0, 1, 0, 0, 0).getTime()]);
 });
 
+test('a cron schedule runs in the local time zone that TZ names', async () => {
+  const saved = process.env.TZ;
+  process.env.TZ = 'America/New_York';
+  try {
+    const clock = new FakeClock(Date.UTC(2026, 10, 26, 0, 0, 0));
+    const scheduler = new Scheduler({ clock, maxConcurrent: 1 });
+    const runs: string[] = [];
+    scheduler.add({ name: 'morning', intervalMs: 1000, schedule: '0 0 9 * * *', timeoutMs: 1000, run: async () => void runs.push(new Date(clock.now()).toISOString()) });
+    await clock.advance(24 * 3600 * 1000);
+    await scheduler.stop();
+    // 09:00 in New York in November (EST, UTC-5).
+    assert.deepEqual(runs, ['2026-11-26T14:00:00.000Z']);
+  } finally {
+    if (saved === undefined) delete process.env.TZ;
+    else process.env.TZ = saved;
+  }
+});
+
 test('an invalid cron schedule is refused with a one-line reason', () => {
   const scheduler = new Scheduler({ clock: new FakeClock(), maxConcurrent: 1 });
   assert.throws(
