@@ -31,9 +31,14 @@ interface Run {
   stderr: string;
 }
 
-function probebot(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+function probebot(
+  args: string[],
+  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -157,25 +162,16 @@ test('SIGTERM while the bot is still starting stops it cleanly with exit 0', asy
   const fifo = join(dir, 'slow.yaml');
   execFileSync('mkfifo', [fifo]);
   const config = `server: { host: 127.0.0.1, port: 0 }\nstate: { dir: ${JSON.stringify(join(dir, 'state-early'))} }\ntargets:\n  - { name: db, type: tcp, host: 127.0.0.1, port: ${openPort} }\n`;
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', '-c', fifo], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  try {
-    const writer = await openWhenRead(fifo);
-    child.kill('SIGTERM');
-    await writer.write(config);
-    await writer.close();
-    const { code, signal } = await exited;
-    assert.deepEqual({ code, signal }, { code: 0, signal: null }, stderr);
-    assert.equal(stderr, '');
-    assert.match(stdout, /stopped before starting|probebot stopped/);
-  } finally {
-    clearTimeout(killer);
-  }
+  let bot!: ReturnType<typeof spawn>;
+  const exited = probebot(['run', '-c', fifo], undefined, (child) => (bot = child));
+  const writer = await openWhenRead(fifo);
+  bot.kill('SIGTERM');
+  await writer.write(config);
+  await writer.close();
+  const run = await exited;
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr, '');
+  assert.match(run.stdout, /stopped before starting|probebot stopped/);
 });
 
 test('SIGHUP reloads the config; a broken one is refused and the running config stays', async () => {
