@@ -1,6 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { IcmpTarget } from '../config/schema.js';
@@ -25,6 +28,8 @@ export interface IcmpProbeOptions {
   pingPath?: string | null;
   /** How long probes gather before one fping takes them all. */
   batchWindowMs?: number;
+  /** Where fping's output file is made (and at once unlinked); the system's temp directory when unset. */
+  outputDir?: string;
   logger?: Logger;
 }
 
@@ -48,6 +53,20 @@ interface Waiter {
   finish(outcome: Outcome): void;
 }
 
+/** What a tool printed. fping's two streams share one file, so there `stdout` holds both. */
+interface ToolOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** Holds a child's output until it is read, all at once, when the child ends or its deadline comes. */
+interface OutputCapture {
+  readonly stdio: StdioOptions;
+  attach(proc: ChildProcess): void;
+  read(): ToolOutput;
+  release(): void;
+}
+
 interface RunningChild {
   readonly proc: ChildProcess;
   readonly waiters: Waiter[];
@@ -63,7 +82,8 @@ const FPING_INTERVAL_MS = 1;
 /** The gap it achieves: 100 hosts took 0.21 s and 1,000 took 1.42 s with -i 1 (fping 5.1). */
 const FPING_SEND_SPACING_MS = 2;
 const MAX_HOSTS_PER_FPING = 1000;
-const MAX_LINE_CHARS = 64 * 1024;
+/** fping prints about 130 bytes a host; a tool printing more than this is cut off. */
+const MAX_OUTPUT_BYTES = 1024 * 1024;
 
 /**
  * The ICMP echo probe, through the system's fping (one process per batch of probes that share a
@@ -81,6 +101,8 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProber {
   let flushTimer: NodeJS.Timeout | undefined;
   let fractionalWait: Promise<boolean> | undefined;
   let closed = false;
+  let pipesReported = false;
+  const outputDir = options.outputDir ?? tmpdir();
   // The C locale: English messages to parse, and "0.5" read with a decimal point.
   const toolEnv = { ...process.env, LC_ALL: 'C' };
 
@@ -107,31 +129,47 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProber {
     if (child.waiting <= 0) stop(child);
   };
 
-  /** Spawns one tool for these waiters; it lives only while one of them waits, and never past deadlineMs. */
+  /** fping's output goes to a file, unless none can be made here: then pipes, said once. */
+  const fpingCapture = (): OutputCapture => {
+    try {
+      return fileCapture(outputDir);
+    } catch (error) {
+      if (!pipesReported) {
+        pipesReported = true;
+        logger.info({ tool: 'fping', dir: outputDir, err: String(error) }, 'fping output goes through pipes: no file can be made in its directory');
+      }
+      return pipeCapture();
+    }
+  };
+
+  /**
+   * Spawns one tool for these waiters; it lives only while one of them waits, and never past
+   * deadlineMs. Its output is read once: at exit, or at the deadline before it is killed.
+   */
   const launch = (
-    tool: Tool, command: string, args: string[], waiters: Waiter[], deadlineMs: number,
-    onLine: (line: string, stream: 'stdout' | 'stderr') => void,
-    onExit: (code: number | null, signal: NodeJS.Signals | null) => void,
+    tool: Tool, command: string, args: string[], waiters: Waiter[], deadlineMs: number, capture: OutputCapture,
+    onOutput: (output: ToolOutput, exit?: { code: number | null; signal: NodeJS.Signals | null }) => void,
   ): void => {
     let proc: ChildProcess;
     try {
-      proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: toolEnv });
+      proc = spawn(command, args, { stdio: capture.stdio, detached: true, env: toolEnv });
     } catch (error) {
+      capture.release();
       const message = `cannot run ${tool} (${command}): ${error instanceof Error ? error.message : String(error)}`;
       reportOnce(tool, message);
       for (const waiter of waiters) waiter.finish({ ok: false, error: message });
       return;
     }
+    capture.attach(proc);
     const child: RunningChild = { proc, waiters, waiting: waiters.length };
     running.add(child);
     for (const waiter of waiters) waiter.child = child;
     let spawnError: string | undefined;
     child.deadline = setTimeout(() => {
+      onOutput(capture.read());
       for (const waiter of waiters) waiter.finish({ ok: false, error: noReply(waiter) });
       stop(child);
     }, Math.max(0, deadlineMs));
-    readLines(proc.stdout!, (line) => onLine(line, 'stdout'));
-    readLines(proc.stderr!, (line) => onLine(line, 'stderr'));
     proc.once('error', (error) => {
       spawnError = `cannot run ${tool} (${command}): ${error.message}`;
       reportOnce(tool, spawnError);
@@ -141,10 +179,11 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProber {
       running.delete(child);
       if (spawnError !== undefined) {
         for (const waiter of waiters) waiter.finish({ ok: false, error: spawnError });
-        return;
+      } else if (child.waiting > 0) {
+        onOutput(capture.read(), { code, signal });
+        for (const waiter of waiters) waiter.finish({ ok: false, error: `${tool} gave no result for ${waiter.host}` });
       }
-      onExit(code, signal);
-      for (const waiter of waiters) waiter.finish({ ok: false, error: `${tool} gave no result for ${waiter.host}` });
+      capture.release();
     });
   };
 
@@ -159,37 +198,37 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProber {
     const spread = (hosts.length - 1) * FPING_SEND_SPACING_MS;
     const margin = Math.min(100, Math.ceil(timeoutMs * 0.05));
     const waitMs = timeoutMs - (now - oldest) - spread - margin;
-    const toolErrors: string[] = [];
     const settleHost = (host: string, outcome: (waiter: Waiter) => Outcome): void => {
       for (const waiter of byHost.get(host) ?? []) waiter.finish(outcome(waiter));
     };
-    const onLine = (text: string): void => {
-      const line = parseFpingLine(text);
-      if (line === null) return;
-      if (line.kind === 'tool-error') {
-        if (toolErrors.length < 5) toolErrors.push(line.message);
-      } else if (line.kind === 'reply') {
-        settleHost(line.host, () => ({ ok: true, rttMs: line.rttMs }));
-      } else if (line.kind === 'summary' && line.received > 0 && line.rttMs !== undefined) {
-        const rttMs = line.rttMs;
-        settleHost(line.host, () => ({ ok: true, rttMs }));
-      } else if (line.kind === 'host-error') {
-        settleHost(line.host, () => ({ ok: false, error: describeHostError('fping', line.host, line.message) }));
-      } else {
-        settleHost(line.host, (waiter) => ({ ok: false, error: noReply(waiter) }));
+    const onOutput = (output: ToolOutput, exit?: { code: number | null; signal: NodeJS.Signals | null }): void => {
+      const toolErrors: string[] = [];
+      for (const text of `${output.stdout}\n${output.stderr}`.split('\n')) {
+        const line = parseFpingLine(text);
+        if (line === null) continue;
+        if (line.kind === 'tool-error') {
+          if (toolErrors.length < 5) toolErrors.push(line.message);
+        } else if (line.kind === 'reply') {
+          settleHost(line.host, () => ({ ok: true, rttMs: line.rttMs }));
+        } else if (line.kind === 'summary' && line.received > 0 && line.rttMs !== undefined) {
+          const rttMs = line.rttMs;
+          settleHost(line.host, () => ({ ok: true, rttMs }));
+        } else if (line.kind === 'host-error') {
+          settleHost(line.host, () => ({ ok: false, error: describeHostError('fping', line.host, line.message) }));
+        } else {
+          settleHost(line.host, (waiter) => ({ ok: false, error: noReply(waiter) }));
+        }
       }
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (waiters.every((waiter) => waiter.settled)) return;
+      if (exit === undefined || waiters.every((waiter) => waiter.settled)) return;
       // 0: all alive, 1: some unreachable, 2: a name not found. fping speaks of every host it
       // pinged, so silence about one means it failed (bad options exit 1 too, errors 3 and 4).
-      if (code === 2 && toolErrors.length === 0) return failRemaining(byHost, (host) => `fping: host unknown: ${host}`);
-      const message = `fping failed (${signal === null ? `exit code ${code}` : `killed by ${signal}`}): ${toolErrors[0] ?? 'no message'}`;
+      if (exit.code === 2 && toolErrors.length === 0) return failRemaining(byHost, (host) => `fping: host unknown: ${host}`);
+      const message = `fping failed (${exit.signal === null ? `exit code ${exit.code}` : `killed by ${exit.signal}`}): ${toolErrors[0] ?? 'no message'}`;
       reportOnce('fping', message);
       failRemaining(byHost, () => message);
     };
     logger.debug({ tool: 'fping', hosts: hosts.length, timeoutMs }, 'fping batch');
-    launch('fping', command, fpingArguments(hosts, waitMs, FPING_INTERVAL_MS), waiters, timeoutMs - (now - newest), onLine, onExit);
+    launch('fping', command, fpingArguments(hosts, waitMs, FPING_INTERVAL_MS), waiters, timeoutMs - (now - newest), fpingCapture(), onOutput);
   };
 
   const flush = (): void => {
@@ -231,13 +270,12 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProber {
     const { timeout } = waiter.target;
     const elapsed = performance.now() - waiter.started;
     const waitMs = timeout - elapsed - Math.min(100, Math.ceil(timeout * 0.05));
-    const output = { stdout: [] as string[], stderr: [] as string[] };
-    launch('ping', command, pingArguments(waiter.host, waitMs, flavour, fractional), [waiter], timeout - elapsed,
-      (line, stream) => { if (output[stream].length < 200) output[stream].push(line); },
-      (code) => {
-        const outcome = parsePingOutput(output.stdout.join('\n'), output.stderr.join('\n'), waiter.host, timeout);
+    launch('ping', command, pingArguments(waiter.host, waitMs, flavour, fractional), [waiter], timeout - elapsed, pipeCapture(),
+      (output, exit) => {
+        if (exit === undefined) return;
+        const outcome = parsePingOutput(output.stdout, output.stderr, waiter.host, timeout);
         if (outcome.replied) return waiter.finish({ ok: true, rttMs: outcome.rttMs });
-        waiter.finish({ ok: false, error: outcome.error ?? `ping failed (exit code ${code ?? 'none'})` });
+        waiter.finish({ ok: false, error: outcome.error ?? `ping failed (exit code ${exit.code ?? 'none'})` });
       });
   };
 
@@ -300,18 +338,57 @@ function hostsPerFping(timeoutMs: number): number {
   return Math.min(MAX_HOSTS_PER_FPING, Math.max(1, Math.floor(timeoutMs / 2 / FPING_SEND_SPACING_MS)));
 }
 
-function readLines(stream: Readable, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const lines = (rest + chunk).split('\n');
-    rest = (lines.pop() ?? '').slice(0, MAX_LINE_CHARS);
-    for (const line of lines) onLine(line);
-  });
-  stream.on('end', () => {
-    if (rest !== '') onLine(rest);
-    rest = '';
-  });
+/**
+ * Output into a file that is unlinked at once, read when the child is done: fping flushes every
+ * reply line, and through a pipe each one would wake the bot. The file is gone with its last fd.
+ */
+function fileCapture(dir: string): OutputCapture {
+  const path = join(dir, `probebot-fping-${randomUUID()}`);
+  const fd = openSync(path, 'wx+', 0o600);
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  let open = true;
+  return {
+    stdio: ['ignore', fd, fd],
+    attach() {},
+    read() {
+      if (!open) return { stdout: '', stderr: '' };
+      const buffer = Buffer.allocUnsafe(Math.min(fstatSync(fd).size, MAX_OUTPUT_BYTES));
+      let length = 0;
+      for (let got = -1; got !== 0 && length < buffer.length; length += got) {
+        got = readSync(fd, buffer, length, buffer.length - length, length);
+      }
+      return { stdout: buffer.toString('utf8', 0, length), stderr: '' };
+    },
+    release() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/** Output through pipes, kept in memory up to MAX_OUTPUT_BYTES a stream. */
+function pipeCapture(): OutputCapture {
+  const kept = { stdout: '', stderr: '' };
+  const keep = (stream: Readable | null, name: keyof ToolOutput): void => {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      if (kept[name].length < MAX_OUTPUT_BYTES) kept[name] += chunk;
+    });
+  };
+  return {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    attach(proc) {
+      keep(proc.stdout, 'stdout');
+      keep(proc.stderr, 'stderr');
+    },
+    read: () => ({ ...kept }),
+    release() {},
+  };
 }
 
 /** iputils before s20190324 read `-W 0.5` as 0 (wait forever): ask `ping -V` once. */

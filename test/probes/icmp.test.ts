@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -184,6 +184,71 @@ describe('icmp probe', () => {
     // fping spaces its echoes about 2 ms apart: the last of a process goes out within half the timeout.
     assert.ok(sizes.length > 1 && sizes.every((size) => size * 2 <= 2000 / 2), `hosts per fping: ${sizes.join(', ')}`);
   });
+
+  /** A wrapper that records where its stdout and stderr lead (`/proc/self/fd`), then execs fping. */
+  const outputRecording = (name: string): { path: string; outputs(): Promise<string[]> } => {
+    const log = join(dir, `${name}.fds`);
+    return {
+      path: script(name, [
+        'stdout=$(readlink /proc/$$/fd/1) && stderr=$(readlink /proc/$$/fd/2)',
+        `printf '%s\\n' "$stdout" "$stderr" > '${log}.part' && mv '${log}.part' '${log}'`,
+        `exec '${fping}' "$@"`,
+      ].join('\n')),
+      outputs: async () => (await fileText(log)).trim().split('\n'),
+    };
+  };
+
+  test('fping writes into a file unlinked at once, read when it ends; nothing is left behind', { skip: existsSync('/proc/self/fd') ? false : 'needs /proc' }, async () => {
+    const outputDir = mkdtempSync(join(dir, 'out-'));
+    const wrapper = outputRecording('fping-to-file');
+    const prober = createIcmpProbe({ fpingPath: wrapper.path, outputDir });
+    const results = await probeEach(prober, ['127.0.0.1', '127.0.0.2'].map((host) => icmpTarget(host)));
+    prober.close();
+    assert.deepEqual(results.map((result) => result.error), [undefined, undefined]);
+    assert.ok(results.every((result) => result.ok && result.latencyMs > 0));
+    const [stdout, stderr] = await wrapper.outputs();
+    assert.match(stdout!, new RegExp(`^${outputDir}/probebot-fping-[0-9a-f-]+ \\(deleted\\)$`));
+    assert.equal(stderr, stdout, 'both streams share the file');
+    assert.deepEqual(readdirSync(outputDir), []);
+  });
+
+  test('where no file can be made, fping output goes through pipes, and the log says so once', { skip: existsSync('/proc/self/fd') ? false : 'needs /proc' }, async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } }));
+    const wrapper = outputRecording('fping-to-pipe');
+    const prober = createIcmpProbe({ fpingPath: wrapper.path, outputDir: join(dir, 'no-such-dir'), logger });
+    for (let round = 0; round < 2; round += 1) {
+      const results = await probeEach(prober, ['127.0.0.1', '127.0.0.2'].map((host) => icmpTarget(host)));
+      assert.deepEqual(results.map((result) => result.ok), [true, true]);
+    }
+    prober.close();
+    const [stdout, stderr] = await wrapper.outputs();
+    // libuv makes a child's pipes from socket pairs.
+    assert.match(stdout!, /^(pipe|socket):\[/);
+    assert.match(stderr!, /^(pipe|socket):\[/);
+    assert.equal(lines.length, 1, lines.join(''));
+    assert.match(lines[0]!, /fping output goes through pipes/);
+  });
+
+  for (const capture of ['file', 'pipes'] as const) {
+    test(`at the deadline, replies fping has already printed still count (output through ${capture})`, async () => {
+      const pidFile = join(dir, `fping-slow-${capture}.pid`);
+      const slow = script(`fping-slow-${capture}`, [
+        `echo '127.0.0.1 : [0], 64 bytes, 0.040 ms (0.040 avg, 0% loss)'`,
+        `echo $$ > '${pidFile}'`,
+        'exec sleep 30',
+      ].join('\n'));
+      const outputDir = capture === 'file' ? dir : join(dir, 'no-such-dir');
+      const prober = createIcmpProbe({ fpingPath: slow, outputDir });
+      const signal = new AbortController().signal;
+      const [replied, silent] = await Promise.all(['127.0.0.1', '127.0.0.2'].map((host) => prober.probe(icmpTarget(host, 300), signal)));
+      assert.equal(replied!.ok, true, replied!.error);
+      assert.equal(replied!.latencyMs, 0.04);
+      assert.equal(silent!.error, 'no echo reply from 127.0.0.2 within 300ms');
+      assert.ok(await processGone(Number(await fileText(pidFile))));
+      prober.close();
+    });
+  }
 
   test('the deadline resolves the probe at once and kills fping', async () => {
     const pidFile = join(dir, 'fping-hangs.pid');
