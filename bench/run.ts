@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { buildBot } from './harness/build.js';
 import type { BenchContext } from './harness/context.js';
 import { Helper } from './harness/helper.js';
-import { loadAverage, machineInfo } from './harness/machine.js';
+import { loadAverage, machineInfo, waitForQuietMachine } from './harness/machine.js';
 import { Reporter } from './harness/reporter.js';
 import { formatHeader } from './harness/rows.js';
 import type { Scenario } from './harness/scenario.js';
@@ -30,6 +30,9 @@ const SCENARIOS: Scenario[] = [startup, scale, isolation, probeCost, alerts, sla
 const EXIT_OK = 0;
 const EXIT_BAR_MISSED = 1;
 const EXIT_HARNESS_FAILED = 2;
+/** A scenario starts once less than this share of all cores is busy for a second, or after QUIET_WAIT_MS. */
+const QUIET_BUSY_SHARE = 0.1;
+const QUIET_WAIT_MS = 60_000;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -71,6 +74,10 @@ async function main(): Promise<number> {
   try {
     for (const scenario of chosen) {
       const report = new Reporter(scenario.name, (line) => process.stdout.write(`${line}\n`));
+      const busyAtStart = quick ? undefined : await waitForQuietMachine(QUIET_BUSY_SHARE, QUIET_WAIT_MS);
+      if (busyAtStart !== undefined && busyAtStart >= QUIET_BUSY_SHARE) {
+        report.note(`the machine was still ${Math.round(busyAtStart * 100)}% busy after ${QUIET_WAIT_MS / 1000} s of waiting for it to settle; this scenario measured that too`);
+      }
       const loadStart = loadAverage();
       const scenarioStarted = Date.now();
       let error: string | undefined;
@@ -90,7 +97,7 @@ async function main(): Promise<number> {
         quick,
         startedAt: new Date(scenarioStarted).toISOString(),
         durationSeconds: Math.round((Date.now() - scenarioStarted) / 1000),
-        machine: { ...machine, loadAverage: undefined, loadAverageAtStart: loadStart, loadAverageAtEnd: loadAverage() },
+        machine: { ...machine, loadAverage: undefined, loadAverageAtStart: loadStart, loadAverageAtEnd: loadAverage(), busyShareAtStart: busyAtStart },
         build: { tool: built.tool, ms: Math.round(built.buildMs) },
         rows: report.rows,
         notes: report.notes,

@@ -1,6 +1,7 @@
 /** What the numbers were measured on: they move between machines; ratios in one run hold. */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface MachineInfo {
   cores: number;
@@ -35,4 +36,43 @@ export function loadAverage(): number[] {
 
 function readIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+}
+
+/** Jiffies from the first line of /proc/stat: all of them, and those spent idle or waiting for I/O. */
+export interface CpuTimes {
+  total: number;
+  idle: number;
+}
+
+export function parseProcStat(text: string): CpuTimes | undefined {
+  const fields = /^cpu\s+(.*)$/m.exec(text)?.[1]?.trim().split(/\s+/).map(Number);
+  if (!fields || fields.length < 5 || fields.some((value) => !Number.isFinite(value))) return undefined;
+  // user nice system idle iowait irq softirq steal [guest guest_nice, already inside user and nice]
+  const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  return { total, idle: fields[3]! + fields[4]! };
+}
+
+/** The share of all cores' time that was busy between two readings, 0 to 1. */
+export function busyShare(before: CpuTimes, after: CpuTimes): number {
+  const total = after.total - before.total;
+  return total > 0 ? Math.min(1, Math.max(0, 1 - (after.idle - before.idle) / total)) : 0;
+}
+
+/**
+ * Waits, up to maxWaitMs, for a second in which the machine's cores are less than maxBusy busy:
+ * a scenario started while something else still runs (a test suite, the last scenario's
+ * helpers winding down) measures that too. Returns the last second's busy share, or undefined
+ * where /proc/stat cannot be read.
+ */
+export async function waitForQuietMachine(maxBusy: number, maxWaitMs: number): Promise<number | undefined> {
+  const read = (): CpuTimes | undefined => parseProcStat(readIfExists('/proc/stat') ?? '');
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const before = read();
+    await sleep(1000);
+    const after = read();
+    if (!before || !after) return undefined;
+    const busy = busyShare(before, after);
+    if (busy < maxBusy || Date.now() >= deadline) return busy;
+  }
 }
