@@ -155,7 +155,12 @@ function openSocket(options: buildConnector.Options, insecure: boolean, progress
   let socket: Socket;
   if (https) {
     const tlsOptions: ConnectionOptions = { host: options.hostname, port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] };
-    if (isIP(options.hostname) === 0) tlsOptions.servername = options.servername ?? options.hostname;
+    // undici names the server after a Host header when there is one: a URL that gives an address
+    // (as an ad-hoc probe pinned to the address it checked does) still sends that name as SNI,
+    // and the certificate is checked against it.
+    const servername = options.servername || (isIP(options.hostname) === 0 ? options.hostname : undefined);
+    // SNI carries no trailing dot (RFC 6066); "example.com." names the same server.
+    if (servername) tlsOptions.servername = servername.replace(/\.$/, '');
     socket = connectTls(tlsOptions);
   } else {
     socket = connectTcp({ host: options.hostname, port });

@@ -200,10 +200,9 @@ function pin(target: Target, where: { host: string; port?: number; url?: URL }, 
     shownUrl.password = '';
     const pinnedUrl = new URL(shownUrl.href);
     pinnedUrl.hostname = literal;
-    const https = shownUrl.protocol === 'https:';
     notes.push('redirects are not followed');
-    if (https) notes.push('certificate not verified: the connection is pinned to the checked address');
-    const pinned: Target = { ...target, url: pinnedUrl.href, headers: { host: shownUrl.host }, followRedirects: false, insecure: https };
+    // The Host header also names the server for TLS: SNI, and the certificate is checked against it.
+    const pinned: Target = { ...target, url: pinnedUrl.href, headers: { host: shownUrl.host }, followRedirects: false };
     return { ok: true, target: pinned, shown: shownUrl.href, connectTo: address.text, notes };
   }
   if (target.type === 'tcp') {

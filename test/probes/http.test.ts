@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { before, describe, test } from 'node:test';
 import type { HttpTarget } from '../../src/config/schema.js';
 import { checkBody, checkLatency, checkStatus } from '../../src/probes/http-checks.js';
 import { probeHttp } from '../../src/probes/http.js';
+import type { ProbeResult } from '../../src/probes/types.js';
 import { selfSignedCertificate, type TestCertificate } from '../fakes/certs.js';
 import { configuredTarget, deadline, startBlackholedPort, startHttpTarget, type HttpReply, type HttpTargetServer } from '../fakes/targets.js';
+
+const runFile = promisify(execFile);
 
 const httpTarget = (url: string, extra: Record<string, unknown> = {}) =>
   configuredTarget<HttpTarget>({ type: 'http', url, timeout: '2s', ...extra });
@@ -225,6 +236,56 @@ describe('http probe', () => {
         assert.equal(result.details?.certDaysLeft, 364);
         assert.equal(typeof result.phases?.tls, 'number');
       }, longLived);
+    });
+
+    test('a URL with an address and a Host header sends that name as SNI', async () => {
+      const server = createHttpsServer(longLived, (_request, response) => response.end('ok'));
+      const names: unknown[] = [];
+      server.on('secureConnection', (socket: TLSSocket) => names.push((socket as TLSSocket & { servername?: string | false }).servername));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        const { port } = server.address() as AddressInfo;
+        const result = await probeHttp(httpTarget(`https://127.0.0.1:${port}/`, { insecure: true, headers: { host: `sni-name.test.:${port}` } }), deadline(2000));
+        assert.equal(result.ok, true, result.error);
+        await probeHttp(httpTarget(`https://127.0.0.1:${port}/`, { insecure: true }), deadline(2000));
+        assert.deepEqual(names, ['sni-name.test', false], 'the name without its trailing dot; no SNI for a bare address');
+      } finally {
+        server.closeAllConnections();
+        server.close();
+      }
+    });
+
+    test('the certificate is checked against the Host name, not the address', async () => {
+      // A child process that trusts the test certificate (Node reads NODE_EXTRA_CA_CERTS at start).
+      const dir = await mkdtemp(join(tmpdir(), 'probebot-ca-'));
+      const server = createHttpsServer(longLived, (_request, response) => response.end('ok'));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        await writeFile(join(dir, 'ca.pem'), longLived.cert);
+        const { port } = server.address() as AddressInfo;
+        const probeAs = async (host: string): Promise<ProbeResult> => {
+          const script = [
+            `import { probeHttp } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../src/probes/http.ts')).href)};`,
+            `import { configuredTarget, deadline } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../fakes/targets.ts')).href)};`,
+            `const target = configuredTarget({ type: 'http', url: 'https://127.0.0.1:${port}/', timeout: '2s', headers: { host: ${JSON.stringify(host)} } });`,
+            'process.stdout.write(JSON.stringify(await probeHttp(target, deadline(2000))));',
+          ].join('\n');
+          const { stdout } = await runFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+            env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
+            timeout: 20_000,
+          });
+          return JSON.parse(stdout) as ProbeResult;
+        };
+        const [named, other] = await Promise.all([probeAs('localhost'), probeAs('other.test')]);
+        assert.equal(named.ok, true, named.error);
+        assert.equal(other.error, 'certificate not trusted: ERR_TLS_CERT_ALTNAME_INVALID');
+      } finally {
+        server.closeAllConnections();
+        server.close();
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     test('an untrusted certificate fails unless insecure', async () => {

@@ -137,12 +137,14 @@ describe('ad-hoc probe policy', () => {
       assert.deepEqual([tcp.target.type, 'host' in tcp.target ? tcp.target.host : '', tcp.shown], ['tcp', '127.0.0.2', 'good.test:5432']);
     });
 
-    test('https is pinned too, and the answer says the certificate is not verified', async () => {
+    test('https is pinned too, keeping the name for TLS and verifying the certificate', async () => {
       const { guard } = guardFor(['127.0.0.2/32'], [], map);
       const result = allowed(await check(guard, 'https://good.test/'));
-      assert.equal((result.target as HttpTarget).url, 'https://127.0.0.2/');
-      assert.equal((result.target as HttpTarget).insecure, true);
-      assert.match(result.notes.join(' '), /certificate not verified/);
+      const target = result.target as HttpTarget;
+      assert.equal(target.url, 'https://127.0.0.2/');
+      assert.deepEqual(target.headers, { host: 'good.test' }, 'the Host header names the server for SNI');
+      assert.equal(target.insecure, false);
+      assert.doesNotMatch(result.notes.join(' '), /certificate/);
     });
 
     test('a name that does not resolve, or not in time, is refused', async () => {
