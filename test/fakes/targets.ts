@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { targetSchema, type Target } from '../../src/config/schema.js';
 import { resolveTarget } from '../../src/config/resolve.js';
 import { deadlineReason } from '../../src/probes/types.js';
@@ -46,6 +47,8 @@ export interface HttpTargetServer {
   readonly connections: number;
   /** Method and path of the requests seen so far: "GET /health". */
   readonly requests: readonly string[];
+  /** Over https, the SNI name of each connection (false when the client sent none). */
+  readonly serverNames: readonly (string | false)[];
   /** Connections still open now. */
   openConnections(): Promise<number>;
   close(): Promise<void>;
@@ -70,7 +73,11 @@ export async function startHttpTarget(
     timers.add(timer);
   };
   const server: Server = tls ? createHttpsServer(tls, answer) : createHttpServer(answer);
-  server.on(tls ? 'secureConnection' : 'connection', () => { connections++; });
+  const serverNames: (string | false)[] = [];
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket | TLSSocket) => {
+    connections++;
+    if (tls) serverNames.push((socket as TLSSocket).servername ?? false);
+  });
   server.listen(0, LOOPBACK);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -78,6 +85,7 @@ export async function startHttpTarget(
     url: `${tls ? 'https' : 'http'}://${LOOPBACK}:${port}`,
     get connections() { return connections; },
     requests,
+    serverNames,
     openConnections: () => new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count)))),
     close: async () => {
       for (const timer of timers) clearTimeout(timer);

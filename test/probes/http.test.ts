@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { IncomingMessage } from 'node:http';
@@ -239,51 +237,39 @@ describe('http probe', () => {
     });
 
     test('a URL with an address and a Host header sends that name as SNI', async () => {
-      const server = createHttpsServer(longLived, (_request, response) => response.end('ok'));
-      const names: unknown[] = [];
-      server.on('secureConnection', (socket: TLSSocket) => names.push((socket as TLSSocket & { servername?: string | false }).servername));
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      try {
-        const { port } = server.address() as AddressInfo;
-        const result = await probeHttp(httpTarget(`https://127.0.0.1:${port}/`, { insecure: true, headers: { host: `sni-name.test.:${port}` } }), deadline(2000));
+      await withServer({ body: 'ok' }, async (server) => {
+        const port = new URL(server.url).port;
+        const result = await probeHttp(httpTarget(server.url, { insecure: true, headers: { host: `sni-name.test.:${port}` } }), deadline(2000));
         assert.equal(result.ok, true, result.error);
-        await probeHttp(httpTarget(`https://127.0.0.1:${port}/`, { insecure: true }), deadline(2000));
-        assert.deepEqual(names, ['sni-name.test', false], 'the name without its trailing dot; no SNI for a bare address');
-      } finally {
-        server.closeAllConnections();
-        server.close();
-      }
+        await probeHttp(httpTarget(server.url, { insecure: true }), deadline(2000));
+        assert.deepEqual(server.serverNames, ['sni-name.test', false], 'the name without its trailing dot; no SNI for a bare address');
+      }, longLived);
     });
 
     test('the certificate is checked against the Host name, not the address', async () => {
       // A child process that trusts the test certificate (Node reads NODE_EXTRA_CA_CERTS at start).
       const dir = await mkdtemp(join(tmpdir(), 'probebot-ca-'));
-      const server = createHttpsServer(longLived, (_request, response) => response.end('ok'));
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
       try {
         await writeFile(join(dir, 'ca.pem'), longLived.cert);
-        const { port } = server.address() as AddressInfo;
-        const probeAs = async (host: string): Promise<ProbeResult> => {
-          const script = [
-            `import { probeHttp } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../src/probes/http.ts')).href)};`,
-            `import { configuredTarget, deadline } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../fakes/targets.ts')).href)};`,
-            `const target = configuredTarget({ type: 'http', url: 'https://127.0.0.1:${port}/', timeout: '2s', headers: { host: ${JSON.stringify(host)} } });`,
-            'process.stdout.write(JSON.stringify(await probeHttp(target, deadline(2000))));',
-          ].join('\n');
-          const { stdout } = await runFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-            env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
-            timeout: 20_000,
-          });
-          return JSON.parse(stdout) as ProbeResult;
-        };
-        const [named, other] = await Promise.all([probeAs('localhost'), probeAs('other.test')]);
-        assert.equal(named.ok, true, named.error);
-        assert.equal(other.error, 'certificate not trusted: ERR_TLS_CERT_ALTNAME_INVALID');
+        await withServer({ body: 'ok' }, async (server) => {
+          const probeAs = async (host: string): Promise<ProbeResult> => {
+            const script = [
+              `import { probeHttp } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../src/probes/http.ts')).href)};`,
+              `import { configuredTarget, deadline } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../fakes/targets.ts')).href)};`,
+              `const target = configuredTarget({ type: 'http', url: ${JSON.stringify(server.url)}, timeout: '2s', headers: { host: ${JSON.stringify(host)} } });`,
+              'process.stdout.write(JSON.stringify(await probeHttp(target, deadline(2000))));',
+            ].join('\n');
+            const { stdout } = await runFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+              env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
+              timeout: 20_000,
+            });
+            return JSON.parse(stdout) as ProbeResult;
+          };
+          const [named, other] = await Promise.all([probeAs('localhost'), probeAs('other.test')]);
+          assert.equal(named.ok, true, named.error);
+          assert.equal(other.error, 'certificate not trusted: ERR_TLS_CERT_ALTNAME_INVALID');
+        }, longLived);
       } finally {
-        server.closeAllConnections();
-        server.close();
         await rm(dir, { recursive: true, force: true });
       }
     });
