@@ -114,7 +114,7 @@ export class Bot {
       const bot = new Bot(config, logger, clock, store, engine, monitor, probes, scheduler, server, port, metrics, memos, notifiers);
       for (const [path, handler] of Object.entries(healthRoutes(bot, healthWatch))) server.route(path, handler);
       server.route('/metrics', metricsRoute(metrics, bot));
-      const slackApp = await startSlackIfConfigured(config, { bot, server, clock, logger, probes, statusOf: (name) => monitor?.statusOf(name), silences: engine.silences });
+      const slackApp = await startSlackIfConfigured(config, { bot, server, clock, logger, probes, statusOf: (name) => monitor?.statusOf(name), silences: engine.silences, memos });
       if (slackApp) {
         bot.slackApp = slackApp;
         cleanups.push(() => slackApp.stop());

@@ -55,6 +55,8 @@ export interface TargetLine {
   downForMs?: number;
   suppressedBy?: string;
   dependents?: string[];
+  /** Who acknowledged the incident, as shown under the line (mrkdwn); kept after the recovery. */
+  acknowledged?: string;
 }
 
 export interface AlertMessage {
@@ -103,6 +105,7 @@ function renderSingle(message: AlertMessage, line: TargetLine, options: RenderOp
   const detail = line.state === 'UP' && line.downForMs !== undefined ? `Resolved after ${humanDuration(line.downForMs)}. ${reason}` : reason;
   blocks.push(section(escapeMrkdwn(detail), mention));
   blocks.push({ type: 'section', fields: targetFields(line) });
+  pushAcknowledged(blocks, line);
   pushActions(blocks, options.targetActions?.(line));
   pushActions(blocks, options.messageActions?.(message));
   pushContext(blocks, message, line);
@@ -117,10 +120,16 @@ function renderGroup(message: AlertMessage, options: RenderOptions): SlackMessag
   if (mention !== undefined) blocks.push(section('', mention));
   const messageButtons = options.messageActions?.(message) ?? [];
   const fixed = blocks.length + 2 /* "and N more", context */ + (messageButtons.length > 0 ? 1 : 0);
-  const perTarget = options.targetActions ? 2 : 1;
-  const shown = Math.min(lines.length, MAX_DETAILED_TARGETS, Math.floor((BLOCK_LIMITS.blocks - fixed) / perTarget));
-  for (const line of lines.slice(0, shown)) {
+  // Each detailed line takes its section, its acknowledgement and its buttons, while they fit.
+  let room = BLOCK_LIMITS.blocks - fixed;
+  let shown = 0;
+  for (const line of lines.slice(0, MAX_DETAILED_TARGETS)) {
+    const needed = 1 + (line.acknowledged !== undefined ? 1 : 0) + (options.targetActions ? 1 : 0);
+    if (needed > room) break;
+    room -= needed;
+    shown++;
     blocks.push(section(compactLine(line)));
+    pushAcknowledged(blocks, line);
     pushActions(blocks, options.targetActions?.(line));
   }
   if (lines.length > shown) {
@@ -215,6 +224,16 @@ function header(text: string): SlackBlock {
 
 function mrkdwn(text: string, max: number): Mrkdwn {
   return { type: 'mrkdwn', text: truncateEscaped(text, max) };
+}
+
+/** The same note the Acknowledge button puts in place of its buttons, so a re-render keeps it. */
+function pushAcknowledged(blocks: SlackBlock[], line: TargetLine): void {
+  if (line.acknowledged === undefined || blocks.length >= BLOCK_LIMITS.blocks - 1) return;
+  blocks.push(acknowledgedNote(line.acknowledged));
+}
+
+export function acknowledgedNote(note: string): SlackBlock {
+  return { type: 'context', elements: [mrkdwn(note, BLOCK_LIMITS.fieldText)] };
 }
 
 function pushActions(blocks: SlackBlock[], buttons: SlackButton[] | undefined): void {

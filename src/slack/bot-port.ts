@@ -1,4 +1,6 @@
 import { acknowledgePagerDutyIncident } from '../alerts/notifiers/pagerduty.js';
+import { SlackMemos } from '../alerts/notifiers/slack-memos.js';
+import type { MemoStore } from '../alerts/notifier.js';
 import { notifiersFor } from '../alerts/routing.js';
 import type { SilenceApi } from '../alerts/delivery.js';
 import type { Config } from '../config/schema.js';
@@ -13,6 +15,8 @@ export interface SlackBotPortDeps {
   statusOf(name: string): TargetStatus | undefined;
   probes: ProbeRegistry;
   silences: SilenceApi;
+  /** Where the Slack notifiers keep their messages' lines. */
+  memos: MemoStore;
   logger: Logger;
 }
 
@@ -37,6 +41,11 @@ export function createSlackBotPort(deps: SlackBotPortDeps): SlackBotPort {
       }
       deps.logger.info({ target: name, incident: incidentId, by: `${by.name} (${by.id})` }, 'incident acknowledged');
       return outcome;
+    },
+    recordAcknowledgement(incidentId, note) {
+      for (const [name, settings] of Object.entries(deps.config().notifiers)) {
+        if (settings.type === 'slack') new SlackMemos(deps.memos, name).acknowledge(incidentId, note);
+      }
     },
   };
 }

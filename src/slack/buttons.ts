@@ -4,7 +4,7 @@
  * the slash command decide who may press them.
  */
 import { humanDuration } from '../alerts/summary.js';
-import { BLOCK_LIMITS, escapeMrkdwn, slackDate, type RenderOptions, type SlackButton, type TargetLine } from './blocks.js';
+import { acknowledgedNote, BLOCK_LIMITS, escapeMrkdwn, slackDate, type RenderOptions, type SlackButton, type TargetLine } from './blocks.js';
 import { authorOf, type SlackServices } from './handlers.js';
 import type { AcknowledgeOutcome, SlackUser } from './port.js';
 import { probeAnswer, refusalAnswer, silenceAddedAnswer, stateText, type SlackAnswer } from './responses.js';
@@ -37,7 +37,8 @@ function buttonsFor(line: TargetLine): SlackButton[] {
   if (value.length > BLOCK_LIMITS.buttonValue) return [];
   const button = (text: string, actionId: string, style?: 'primary'): SlackButton =>
     style === undefined ? { type: 'button', text: { type: 'plain_text', text }, action_id: actionId, value } : { type: 'button', text: { type: 'plain_text', text }, action_id: actionId, value, style };
-  return [button('Acknowledge', ACTION_IDS.acknowledge, 'primary'), button('Silence 1h', ACTION_IDS.silence), button('Probe now', ACTION_IDS.probe)];
+  const rest = [button('Silence 1h', ACTION_IDS.silence), button('Probe now', ACTION_IDS.probe)];
+  return line.acknowledged === undefined ? [button('Acknowledge', ACTION_IDS.acknowledge, 'primary'), ...rest] : rest;
 }
 
 export function parseButtonValue(text: string | undefined): ButtonValue | undefined {
@@ -94,6 +95,9 @@ async function acknowledge(press: ButtonPress, value: ButtonValue, services: Sla
   const outcome = await services.port.acknowledge(value.target, value.incident, press.user, signal);
   services.logger.info({ target: value.target, incident: value.incident, by: authorOf(press.user), pagerDuty: outcome.pagerDuty.length }, 'incident acknowledged from Slack');
   const note = `✋ Acknowledged by <@${press.user.id}> at ${slackDate(services.clock.now())}${pagerDutyNote(outcome)}`;
+  // Kept with the message's lines, so that a later update of the message (another target of
+  // the group recovers) shows it too instead of the Acknowledge button.
+  services.port.recordAcknowledgement(value.incident, note);
   const blocks = press.message === undefined ? undefined : acknowledgedBlocks(press.message.blocks, press.value ?? '', note);
   if (blocks === undefined || press.channelId === undefined || press.message === undefined) {
     return effects.respond({ ...refusalAnswer(note), text: 'Acknowledged' });
@@ -120,7 +124,7 @@ export function acknowledgedBlocks(blocks: readonly unknown[], value: string, no
   const index = blocks.findIndex((block) => actionElements(block).some((element) => element.action_id === ACTION_IDS.acknowledge && element.value === value));
   if (index < 0) return undefined;
   const rest = actionElements(blocks[index]).filter((element) => element.action_id !== ACTION_IDS.acknowledge);
-  const noteBlock = { type: 'context', elements: [{ type: 'mrkdwn', text: note.slice(0, BLOCK_LIMITS.fieldText) }] };
+  const noteBlock = acknowledgedNote(note);
   const replacement: unknown[] = rest.length > 0 && blocks.length < BLOCK_LIMITS.blocks ? [noteBlock, { type: 'actions', elements: rest }] : [noteBlock];
   return [...blocks.slice(0, index), ...replacement, ...blocks.slice(index + 1)];
 }

@@ -33,4 +33,6 @@ export interface SlackBotPort {
    * target alerts (no entries when it pages nobody). Never rejects.
    */
   acknowledge(target: string, incidentId: string, by: SlackUser, signal: AbortSignal): Promise<AcknowledgeOutcome>;
+  /** Keeps who acknowledged (a mrkdwn note) with the incident's alert message, for its later updates. */
+  recordAcknowledgement(incidentId: string, note: string): void;
 }

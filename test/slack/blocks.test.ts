@@ -91,6 +91,16 @@ describe('alert message content', () => {
     assert.match(rendered.text, /30 targets DOWN, 70 UP: host-0, host-1, host-2, host-3, host-4 and 95 more/);
   });
 
+  test('an acknowledged line shows who acknowledged, between the line and its buttons, after the recovery too', () => {
+    for (const state of ['DOWN', 'UP'] as const) {
+      const rendered = renderAlertMessage({ kind: 'transition', lines: [line('api', { state, acknowledged: '✋ Acknowledged by <@U0ALICE>' }), line('db')] }, buttons);
+      const blocks = rendered.blocks ?? [];
+      const at = blocks.findIndex((b) => b.type === 'context' && b.elements[0]?.text === '✋ Acknowledged by <@U0ALICE>');
+      assert.ok(at > 0, `the note is shown (${state})`);
+      assert.match(JSON.stringify(blocks[at - 1]), /\*api\*/, `right under the api line (${state})`);
+    }
+  });
+
   test('buttons are added per target and per message, cut to Slack\'s sizes', () => {
     const rendered = renderAlertMessage({ kind: 'transition', lines: lines(3) }, buttons);
     const actions = rendered.blocks?.filter((b) => b.type === 'actions') ?? [];
@@ -179,9 +189,9 @@ describe('text helpers', () => {
 });
 
 describe('storm messages', () => {
-  test('a group of 500 targets names every one of them, with or without buttons', () => {
-    for (const options of [undefined, buttons]) {
-      const group = Array.from({ length: 500 }, (_, i) => line(`storm-${String(i).padStart(4, '0')}`));
+  test('a group of 500 targets names every one of them, with or without buttons and acknowledgements', () => {
+    for (const [options, acknowledged] of [[undefined, false], [buttons, false], [buttons, true]] as const) {
+      const group = Array.from({ length: 500 }, (_, i) => line(`storm-${String(i).padStart(4, '0')}`, acknowledged ? { acknowledged: `✋ Acknowledged by <@U${i}>` } : {}));
       const rendered = renderAlertMessage({ kind: 'transition', lines: group }, options);
       assert.deepEqual(blockProblems(rendered.blocks), []);
       const text = allText(rendered.blocks);

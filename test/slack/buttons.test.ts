@@ -107,6 +107,8 @@ describe('alert buttons', () => {
       assert.ok(buttonOf(updated.blocks!, ACTION_IDS.silence) && buttonOf(updated.blocks!, ACTION_IDS.probe), 'the other buttons stay');
       assert.equal(updated.updates, 1);
       assert.deepEqual(h.port.acknowledged, [{ target: 'api', incidentId: line.incidentId, by: { id: 'U0ALICE', name: 'alice' } }]);
+      const noteShown = (updated.blocks as Array<{ type: string; elements?: Array<{ text?: string }> }>).find((block) => block.type === 'context' && /Acknowledged by/.test(block.elements?.[0]?.text ?? ''));
+      assert.deepEqual(h.port.acknowledgements, [{ incidentId: line.incidentId, note: noteShown?.elements?.[0]?.text }], 'the note shown is kept for later updates');
       assert.deepEqual(h.port.probed, []);
     } finally {
       await h.close();

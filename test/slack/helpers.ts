@@ -32,6 +32,7 @@ export class TestPort implements SlackBotPort {
   readonly probed: Target[] = [];
   readonly acknowledged: Array<{ target: string; incidentId: string; by: SlackUser }> = [];
   acknowledgeOutcome: AcknowledgeOutcome = { pagerDuty: [] };
+  readonly acknowledgements: Array<{ incidentId: string; note: string }> = [];
   inFlight = 0;
   maxInFlight = 0;
 
@@ -63,6 +64,10 @@ export class TestPort implements SlackBotPort {
   async acknowledge(target: string, incidentId: string, by: SlackUser): Promise<AcknowledgeOutcome> {
     this.acknowledged.push({ target, incidentId, by });
     return this.acknowledgeOutcome;
+  }
+
+  recordAcknowledgement(incidentId: string, note: string): void {
+    this.acknowledgements.push({ incidentId, note });
   }
 
   /** A scheduled probe, as the bot records it: through the state machine. */

@@ -58,6 +58,15 @@ export class SlackMemos {
     if (memo) this.store.set(this.notifier, messageKey(ref), { ...memo, lines });
   }
 
+  /** The incident's line in its message shows this note from now on; false when no message shows it. */
+  acknowledge(incidentId: string, note: string): boolean {
+    const ref = this.incident(incidentId);
+    const stored = ref === undefined || ref.inThread ? undefined : this.message(ref);
+    if (ref === undefined || stored === undefined || !stored.lines.some((line) => line.incidentId === incidentId)) return false;
+    this.saveLines(ref, stored.lines.map((line) => (line.incidentId === incidentId ? { ...line, acknowledged: note } : line)));
+    return true;
+  }
+
   /** After replying in a thread: dependents that went down there, and recoveries of those. */
   recordThreadIncidents(ref: MessageRef, events: AlertEvent[]): void {
     for (const event of events) {

@@ -6,6 +6,11 @@ import { createNotifier } from '../../../src/alerts/notifiers/index.js';
 import type { SlackConfig } from '../../../src/config/schema.js';
 import type { Logger } from '../../../src/log.js';
 import { silentLogger } from '../../../src/log.js';
+import type { SilenceApi } from '../../../src/alerts/delivery.js';
+import type { Config } from '../../../src/config/schema.js';
+import type { ProbeRegistry } from '../../../src/probes/index.js';
+import { ACTION_IDS, alertButtons } from '../../../src/slack/buttons.js';
+import { createSlackBotPort } from '../../../src/slack/bot-port.js';
 import { blockProblems, startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../../fakes/slack-api.js';
 import { alertOf, captureLogs, downEvent, MemoryMemos, never, upEvent } from './fixtures.js';
 
@@ -117,6 +122,33 @@ describe('slack notifier', () => {
     assert.deepEqual(blockProblems(updated?.blocks), []);
     assert.match(blockTexts(updated), /497 targets DOWN, 3 UP/);
     assert.ok(memos.keys('oncall').includes(`message:${CHANNEL}:${message.ts}`), 'kept while targets are still DOWN');
+  });
+
+  test('an acknowledgement stays on its line when another target of the message recovers', async () => {
+    const memos = new MemoryMemos();
+    const notifier = createNotifier('oncall', { type: 'slack', channel: CHANNEL }, { logger: silentLogger(), memos, slack: slackSection(), slackActions: alertButtons() });
+    await notifier.deliver(alertOf([downEvent('api'), downEvent('db')]), never);
+    const message = onlyPost();
+    const port = createSlackBotPort({
+      config: () => ({ notifiers: { oncall: { type: 'slack', channel: CHANNEL }, pager: { type: 'webhook', url: 'http://127.0.0.1:9/' } } }) as unknown as Config,
+      memos,
+      statusOf: () => undefined,
+      probes: undefined as unknown as ProbeRegistry,
+      silences: undefined as unknown as SilenceApi,
+      logger: silentLogger(),
+    });
+    port.recordAcknowledgement('inc-api', '✋ Acknowledged by <@U0ALICE>');
+    assert.deepEqual(await notifier.deliver(alertOf([upEvent('db')]), never), { status: 'delivered' });
+    const updated = slack.message(CHANNEL, message.ts);
+    assert.equal(updated?.updates, 1);
+    assert.deepEqual(blockProblems(updated?.blocks), []);
+    const blocks = (updated?.blocks ?? []) as Array<{ type: string; elements?: Array<{ text?: string; action_id?: string; value?: string }> }>;
+    const apiButtons = blocks.filter((block) => block.type === 'actions').flatMap((block) => block.elements ?? []).filter((button) => button.value?.includes('"api"'));
+    assert.deepEqual(apiButtons.map((button) => button.action_id), [ACTION_IDS.silence, ACTION_IDS.probe], 'no Acknowledge button on the acknowledged line');
+    const noteAt = blocks.findIndex((block) => block.type === 'context' && block.elements?.[0]?.text === '✋ Acknowledged by <@U0ALICE>');
+    assert.ok(noteAt > 0, 'the note is still shown');
+    assert.match(JSON.stringify(blocks[noteAt - 1]), /api/, 'under the api line');
+    assert.equal(blocks.filter((block) => JSON.stringify(block).includes('Acknowledged by')).length, 1);
   });
 
   test('a dependent that goes down after its dependency was posted replies in that thread', async () => {
