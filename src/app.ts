@@ -249,7 +249,8 @@ export class Bot {
         return this.recordResult(target, result);
       },
     };
-    this.scheduler.add(target.schedule === undefined ? job : { ...job, schedule: target.schedule });
+    if (target.schedule === undefined) this.scheduler.add(job);
+    else this.scheduler.add(target.timezone === undefined ? { ...job, schedule: target.schedule } : { ...job, schedule: target.schedule, timezone: target.timezone });
   }
 
   private recordResult(target: Target, result: ProbeResult): { nextRunInMs?: number } {

@@ -9,7 +9,7 @@ export function formatTargetTable(targets: readonly Target[]): string {
     target.name,
     target.type,
     targetAddress(target),
-    target.schedule ? `cron ${target.schedule}` : formatDuration(target.interval),
+    target.schedule ? `cron ${target.schedule}${target.timezone === undefined ? '' : ` ${target.timezone}`}` : formatDuration(target.interval),
     formatDuration(target.retryInterval),
     formatDuration(target.timeout),
     `${target.failureThreshold}/${target.successThreshold}`,

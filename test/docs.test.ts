@@ -66,7 +66,7 @@ test("README's target table lists every field of every target type", () => {
   const rows = new Map(
     [...readme.matchAll(/^\| `(http|tcp|icmp|dns|tls)` \| (.*) \|$/gm)].map((match) => [match[1]!, match[2]!]),
   );
-  const common = ['name', 'type', 'labels', 'dependsOn', 'description', 'interval', 'schedule', 'retryInterval', 'timeout', 'failureThreshold', 'successThreshold', 'flap', 'notify', 'repeatInterval'];
+  const common = ['name', 'type', 'labels', 'dependsOn', 'description', 'interval', 'schedule', 'timezone', 'retryInterval', 'timeout', 'failureThreshold', 'successThreshold', 'flap', 'notify', 'repeatInterval'];
   const schema = configJsonSchema() as SchemaNode;
   const variants = (schema.properties!.targets!.items!.anyOf ?? schema.properties!.targets!.items!.oneOf)!;
   for (const variant of variants) {
@@ -79,7 +79,7 @@ test("README's target table lists every field of every target type", () => {
     const missing = fields.filter((field) => !row.includes(field));
     assert.deepEqual(missing, [], `README row for ${type} misses ${missing.join(', ')}`);
   }
-  for (const field of common.filter((f) => !['name', 'type', 'interval', 'schedule', 'retryInterval', 'timeout', 'failureThreshold', 'successThreshold', 'flap', 'notify', 'repeatInterval'].includes(f))) {
+  for (const field of common.filter((f) => !['name', 'type', 'interval', 'schedule', 'timezone', 'retryInterval', 'timeout', 'failureThreshold', 'successThreshold', 'flap', 'notify', 'repeatInterval'].includes(f))) {
     assert.match(readme, new RegExp(`\`${field}\``), `README mentions the common target field ${field}`);
   }
 });

@@ -36,7 +36,7 @@ export class MaintenanceCalendar {
     const errors: string[] = [];
     for (const window of windows) {
       try {
-        scheduled.push({ window, starts: new Cron(window.schedule) });
+        scheduled.push({ window, starts: new Cron(window.schedule, window.timezone === undefined ? undefined : { timezone: window.timezone }) });
       } catch (error) {
         errors.push(`maintenance window "${window.name}": schedule "${window.schedule}" is not a cron expression (${error instanceof Error ? error.message : String(error)})`);
       }

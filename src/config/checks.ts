@@ -5,6 +5,7 @@
  */
 import { Cron } from 'croner';
 import { checkWebhookTemplate } from '../alerts/notifiers/webhook-template.js';
+import { isTimeZone } from '../scheduler/cron.js';
 import { didYouMean, formatPath, type ConfigPath, type ConfigProblem } from './errors.js';
 
 type Entries = Record<string, unknown>;
@@ -119,10 +120,17 @@ function findCycles(edges: Array<Array<{ to: number; entry: number }>>): Cycle[]
 }
 
 function scheduleProblems(config: Entries, targets: Entries[], cron: CronChecker): ConfigProblem[] {
-  const owners: Array<[ConfigPath, Entries]> = [[['defaults'], asRecord(config['defaults']) ?? {}]];
+  const defaults = asRecord(config['defaults']) ?? {};
+  const owners: Array<[ConfigPath, Entries]> = [[['defaults'], defaults]];
   targets.forEach((target, index) => owners.push([['targets', index], target]));
   const problems: ConfigProblem[] = [];
   for (const [path, owner] of owners) {
+    problems.push(...timezoneProblems(path, owner['timezone']));
+    const isTarget = path[0] === 'targets';
+    const scheduled = owner['schedule'] !== undefined || (isTarget && owner['interval'] === undefined && defaults['schedule'] !== undefined);
+    if (isTarget && owner['timezone'] !== undefined && !scheduled) {
+      problems.push({ path: [...path, 'timezone'], message: 'a time zone applies to a schedule, and this target has none (it runs on interval)' });
+    }
     const schedule = owner['schedule'];
     if (schedule === undefined) continue;
     if (owner['interval'] !== undefined) problems.push({ path: [...path, 'schedule'], message: 'set either interval or schedule, not both' });
@@ -138,6 +146,7 @@ function maintenanceProblems(config: Entries, names: Map<string, number>, cron: 
     const entries = asRecord(window) ?? {};
     const message = cron.problem(entries['schedule']);
     if (message) problems.push({ path: ['maintenance', index, 'schedule'], message });
+    problems.push(...timezoneProblems(['maintenance', index], entries['timezone']));
     asList(entries['targets']).forEach((name, entry) => {
       if (typeof name === 'string' && name !== '' && !names.has(name)) {
         problems.push({ path: ['maintenance', index, 'targets', entry], message: `unknown target "${name}"${didYouMean(name, names.keys())}` });
@@ -168,6 +177,11 @@ function webhookTemplateProblems(config: Entries): ConfigProblem[] {
 }
 
 /** Validates cron expressions with croner itself, once per distinct expression (croner 11 objects are large). */
+function timezoneProblems(path: ConfigPath, timezone: unknown): ConfigProblem[] {
+  if (typeof timezone !== 'string' || timezone === '' || isTimeZone(timezone)) return []; // the schema reports non-strings
+  return [{ path: [...path, 'timezone'], message: `unknown time zone "${timezone}": use an IANA name such as "Europe/Paris" or "UTC"` }];
+}
+
 class CronChecker {
   private readonly seen = new Map<string, string | undefined>();
 

@@ -25,6 +25,10 @@ export function resolveTarget(target: RawTarget, defaults: RawConfig['defaults']
   }) as Target;
   // A target's own `interval` overrides an inherited `schedule`, and the other way round.
   if (target.schedule === undefined && target.interval === undefined && defaults.schedule !== undefined) resolved.schedule = defaults.schedule;
+  // A zone means something only for a schedule, and is inherited on its own.
+  const timezone = target.timezone ?? defaults.timezone;
+  // (A target's own zone without a schedule is refused by the config checks.)
+  if (resolved.schedule !== undefined && timezone !== undefined) resolved.timezone = timezone;
   if (target.repeatInterval === undefined && defaults.repeatInterval !== undefined) resolved.repeatInterval = defaults.repeatInterval;
   return resolved;
 }

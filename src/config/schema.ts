@@ -62,6 +62,7 @@ export const flapSchema = z.strictObject({
 const scheduling = {
   interval: positiveDuration.optional().meta({ description: 'How often to probe (drift-corrected timer).' }),
   schedule: nonEmpty.optional().meta({ description: 'Cron expression (croner syntax) instead of interval.' }),
+  timezone: nonEmpty.optional().meta({ description: 'IANA time zone the schedule is read in (default: the process\'s local time, TZ).' }),
   retryInterval: positiveDuration.optional().meta({ description: 'While failing but not yet DOWN, probe this often.' }),
   timeout: positiveDuration.optional().meta({ description: 'Hard deadline of one probe, whole exchange.' }),
   failureThreshold: positiveInt('consecutive failures before DOWN').optional(),
@@ -244,6 +245,7 @@ export const routeSchema = z.strictObject({
 export const maintenanceSchema = z.strictObject({
   name: nonEmpty,
   schedule: nonEmpty.meta({ description: 'Cron expression of when each window starts.' }),
+  timezone: nonEmpty.optional().meta({ description: 'IANA time zone the schedule is read in (default: the process\'s local time, TZ).' }),
   duration: positiveDuration,
   targets: z.array(nonEmpty).optional(),
   match: labelMatch.optional(),
@@ -311,6 +313,8 @@ export const BUILTIN_DEFAULTS = {
 type Resolved<T> = Omit<T, keyof typeof scheduling | 'labels' | 'dependsOn'> & {
   interval: number;
   schedule?: string;
+  /** Only with `schedule`: the zone its cron expression is read in. */
+  timezone?: string;
   retryInterval: number;
   timeout: number;
   failureThreshold: number;

@@ -75,7 +75,7 @@ export class Scheduler {
     let cron: Cron | undefined;
     if (spec.schedule !== undefined) {
       try {
-        cron = this.calendars.acquire(spec.schedule);
+        cron = this.calendars.acquire(spec.schedule, spec.timezone);
       } catch (error) {
         throw new Error(`"${name}": ${(error as Error).message}`, { cause: error });
       }
@@ -271,7 +271,7 @@ export class Scheduler {
       job.queuedFor = Number.NaN; // its queue entry is passed over when reached
       this.limiter.leave();
     }
-    if (job.spec.schedule !== undefined) this.calendars.release(job.spec.schedule);
+    if (job.spec.schedule !== undefined) this.calendars.release(job.spec.schedule, job.spec.timezone);
   }
 
   private giveSlotBack(job: Job): void {

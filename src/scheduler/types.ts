@@ -12,8 +12,10 @@ export interface JobSpec {
   name: string;
   /** Period of the run grid; used when `schedule` is unset. */
   intervalMs: number;
-  /** Cron expression (croner syntax, local time) instead of the interval grid. */
+  /** Cron expression (croner syntax) instead of the interval grid. */
   schedule?: string;
+  /** IANA zone `schedule` is read in; the process's local time when unset. */
+  timezone?: string;
   /**
    * Phases are rounded down to a multiple of this (default 1 ms): jobs that batch well together,
    * like ICMP echoes sent by one fping, then start in the same moment.

@@ -26,6 +26,13 @@ describe('maintenance calendar', () => {
   ];
   for (const c of cases) it(c.name, () => assert.equal(calendar.windowFor(api, c.at), c.expected));
 
+  it('reads a window\'s schedule in its own time zone', () => {
+    const { calendar: zoned } = MaintenanceCalendar.build([{ name: 'tokyo-night', schedule: '0 2 * * *', timezone: 'Asia/Tokyo', duration: 60 * MINUTE }]);
+    // 02:00 in Tokyo is 17:00 UTC the day before.
+    assert.equal(zoned.windowFor(api, Date.UTC(2026, 0, 1, 17, 30)), 'tokyo-night');
+    assert.equal(zoned.windowFor(api, Date.UTC(2026, 0, 1, 2, 30)), undefined);
+  });
+
   it('knows the next boundary: the end inside a window, the next start outside', () => {
     assert.equal(calendar.nextBoundary(T0 + MINUTE), T0 + 5 * MINUTE);
     assert.equal(calendar.nextBoundary(T0 + 5 * MINUTE), T0 + 15 * MINUTE);

@@ -159,6 +159,25 @@ describe('cross-field errors', () => {
     ]);
   });
 
+  it('rejects an unknown time zone, and a zone on a target that has no schedule', () => {
+    const text = yaml(
+      'defaults:',
+      '  timezone: Europe/Pariss',
+      'targets:',
+      ...tcp('db', ['    interval: 30s', '    timezone: UTC']),
+      'maintenance:',
+      '  - name: nightly',
+      '    schedule: "0 2 * * *"',
+      '    timezone: Mars/Olympus',
+      '    duration: 1h',
+    );
+    assert.deepEqual(problems(text), [
+      'rules.yaml:2:13 defaults.timezone: unknown time zone "Europe/Pariss": use an IANA name such as "Europe/Paris" or "UTC"',
+      'rules.yaml:9:15 targets[0].timezone: a time zone applies to a schedule, and this target has none (it runs on interval)',
+      'rules.yaml:13:15 maintenance[0].timezone: unknown time zone "Mars/Olympus": use an IANA name such as "Europe/Paris" or "UTC"',
+    ]);
+  });
+
   it('rejects a maintenance window naming an unknown target', () => {
     const text = yaml('targets:', ...tcp('db'), 'maintenance:', '  - name: backup', '    schedule: "0 3 * * *"', '    duration: 30m', '    targets: [db, dbb]');
     assert.deepEqual(problems(text), ['rules.yaml:10:19 maintenance[0].targets[1]: unknown target "dbb" (did you mean "db"?)']);

@@ -77,6 +77,12 @@ describe('valid files give the same Config on both paths', () => {
     assertSameConfig(yaml('---', 'targets: []', '...'));
   });
 
+  it('schedule time zones, and the ones refused', () => {
+    assertSameConfig(yaml('defaults:', '  schedule: "0 9 * * *"', '  timezone: Europe/Paris', 'targets:', ...tcp('db'), ...tcp('web', ['    timezone: UTC'])));
+    assertRefused(yaml('defaults:', '  schedule: "0 9 * * *"', '  timezone: Europe/Pariss', 'targets:', ...tcp('db')));
+    assertRefused(yaml('targets:', ...tcp('db', ['    timezone: UTC'])));
+  });
+
   it('every kind of string: quoted, escaped, block, folded, multi-line plain', () => {
     assertSameConfig(
       yaml(

@@ -101,6 +101,21 @@ describe('defaults inheritance', () => {
     assert.deepEqual(overrides.notify, ['log']);
   });
 
+  it('gives a scheduled target the zone it or defaults name; an interval target takes none', () => {
+    const zones = yaml(
+      'defaults:',
+      '  schedule: "0 9 * * *"',
+      '  timezone: Europe/Paris',
+      'targets:',
+      ...['a', 'b', 'c'].flatMap((name) => [`  - name: ${name}`, '    type: tcp', '    host: 127.0.0.1', '    port: 5432']),
+      '    timezone: Asia/Tokyo',
+    ).replace('  - name: b\n', '  - name: b\n    interval: 30s\n');
+    const [a, b, c] = parseConfig(zones, 'rules.yaml', {}).targets;
+    assert.deepEqual([a?.schedule, a?.timezone], ['0 9 * * *', 'Europe/Paris']);
+    assert.deepEqual([b?.interval, 'schedule' in b!, 'timezone' in b!], [30_000, false, false]);
+    assert.deepEqual([c?.schedule, c?.timezone], ['0 9 * * *', 'Asia/Tokyo']);
+  });
+
   it('applies the built-in values and section defaults to a minimal file', () => {
     const config = parseConfig(yaml('targets:', '  - name: db', '    type: tcp', '    host: 127.0.0.1', '    port: 5432'), 'rules.yaml', {});
     assert.equal(config.targets[0]?.interval, 30_000);

@@ -210,6 +210,19 @@ test('a cron schedule runs in the local time zone that TZ names', async () => {
   }
 });
 
+test('a cron schedule with its own time zone runs in that zone, whatever TZ says', async () => {
+  const clock = new FakeClock(Date.UTC(2026, 10, 25, 20, 0, 0));
+  const scheduler = new Scheduler({ clock, maxConcurrent: 2 });
+  const runs: string[] = [];
+  const job = (name: string, timezone: string) => ({ name, intervalMs: 1000, schedule: '0 0 9 * * *', timezone, timeoutMs: 1000, run: async () => void runs.push(`${name} ${new Date(clock.now()).toISOString()}`) });
+  scheduler.add(job('tokyo', 'Asia/Tokyo'));
+  scheduler.add(job('new-york', 'America/New_York'));
+  await clock.advance(24 * 3600 * 1000);
+  await scheduler.stop();
+  // 09:00 in Tokyo (UTC+9) and in New York in November (EST, UTC-5): one calendar each.
+  assert.deepEqual(runs, ['tokyo 2026-11-26T00:00:00.000Z', 'new-york 2026-11-26T14:00:00.000Z']);
+});
+
 test('an invalid cron schedule is refused with a one-line reason', () => {
   const scheduler = new Scheduler({ clock: new FakeClock(), maxConcurrent: 1 });
   assert.throws(
