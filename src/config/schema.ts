@@ -190,6 +190,7 @@ export const pagerdutyNotifierSchema = z.strictObject({
   severity: z.enum(['critical', 'error', 'warning', 'info']).default('critical'),
   url: httpUrl.default('https://events.pagerduty.com/v2/enqueue'),
   source: z.string().optional().meta({ description: 'payload.source; the target address when unset.' }),
+  timeout: positiveDuration.prefault('10s').meta({ description: 'How long one request to the Events API may take.' }),
   ...notifierCommon,
 });
 

@@ -39,8 +39,8 @@ describe('which interval applies', () => {
   const cases = [
     { name: 'the notifier\'s own interval wins', notifier: { type: 'webhook' as const, url: 'http://x', timeout: 1, repeatInterval: HOUR }, expected: HOUR },
     { name: 'else the target\'s', notifier: { type: 'webhook' as const, url: 'http://x', timeout: 1 }, expected: 4 * HOUR },
-    { name: 'PagerDuty only with its own', notifier: { type: 'pagerduty' as const, routingKey: 'k', severity: 'critical' as const, url: 'http://x' }, expected: undefined },
-    { name: 'PagerDuty with its own', notifier: { type: 'pagerduty' as const, routingKey: 'k', severity: 'critical' as const, url: 'http://x', repeatInterval: HOUR }, expected: HOUR },
+    { name: 'PagerDuty only with its own', notifier: { type: 'pagerduty' as const, routingKey: 'k', severity: 'critical' as const, url: 'http://x', timeout: 1 }, expected: undefined },
+    { name: 'PagerDuty with its own', notifier: { type: 'pagerduty' as const, routingKey: 'k', severity: 'critical' as const, url: 'http://x', timeout: 1, repeatInterval: HOUR }, expected: HOUR },
   ];
   for (const c of cases) it(c.name, () => assert.equal(reminderInterval(c.notifier, target), c.expected));
   it('none when neither sets one', () => assert.equal(reminderInterval({ type: 'log' }, {}), undefined));

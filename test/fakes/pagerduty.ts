@@ -31,6 +31,8 @@ export interface FakePagerDuty {
   alerts: Map<string, 'triggered' | 'acknowledged' | 'resolved'>;
   rateLimit(options?: { count?: number; retryAfterSeconds?: number }): void;
   failNext(count?: number, status?: number): void;
+  /** Read requests and never answer them (until `hang(false)`, or the connection is dropped). */
+  hang(on?: boolean): void;
   down(mode?: OutageMode): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
   const alerts = new Map<string, 'triggered' | 'acknowledged' | 'resolved'>();
   let limited = { count: 0, retryAfterSeconds: undefined as number | undefined };
   let failing = { count: 0, status: 500 };
+  let hanging = false;
 
   const server = await startFakeServer((request, raw, response) => {
     const record = (status: number, body: unknown) => requests.push({ body, status, at: Date.now() });
@@ -52,6 +55,7 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
       record(404, undefined);
       return sendJson(response, 404, { status: 'not found', message: 'Not Found' });
     }
+    if (hanging) return void requests.push({ body: undefined, status: 0, at: Date.now() });
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
@@ -96,6 +100,9 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
     },
     failNext(count = 1, status = 500) {
       failing = { count, status };
+    },
+    hang(on = true) {
+      hanging = on;
     },
     down: (mode) => server.down(mode),
     up: () => server.up(),

@@ -40,7 +40,6 @@ export interface PagerDutyEvent {
   };
 }
 
-const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_SUMMARY = 1024;
 const MAX_DEDUP_KEY = 255;
 /** PagerDuty refuses events over 512 KB; stay well under it. */
@@ -55,7 +54,7 @@ export function createPagerDutyNotifier(name: string, config: PagerDutyConfig): 
       // One PagerDuty event per AlertEvent even if grouped; resending on a retry is harmless
       // because PagerDuty deduplicates on dedup_key.
       for (const event of pagerDutyEventsFor(alert, config)) {
-        const outcome = await sendPagerDutyEvent(config.url, event, signal);
+        const outcome = await sendPagerDutyEvent(config, event, signal);
         if (outcome.status !== 'delivered') return outcome;
       }
       return { status: 'delivered' };
@@ -84,7 +83,7 @@ export function pagerDutyEventsFor(alert: Alert, config: PagerDutyConfig): Pager
 
 /** Acknowledges the PagerDuty alert of a probebot incident (the Slack app's Acknowledge button). */
 export function acknowledgePagerDutyIncident(config: PagerDutyConfig, incidentId: string, signal: AbortSignal): Promise<DeliveryOutcome> {
-  return sendPagerDutyEvent(config.url, { routing_key: config.routingKey, event_action: 'acknowledge', dedup_key: dedupKey(incidentId, false) }, signal);
+  return sendPagerDutyEvent(config, { routing_key: config.routingKey, event_action: 'acknowledge', dedup_key: dedupKey(incidentId, false) }, signal);
 }
 
 /** `probebot:<incidentId>`, cut to PagerDuty's 255 characters. */
@@ -96,8 +95,9 @@ function flappingKey(target: string, test: boolean): string {
   return dedupKey(`flapping:${target}`, test);
 }
 
-export async function sendPagerDutyEvent(url: string, event: PagerDutyEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
-  const attempt = await postJson({ url, body: JSON.stringify(event), headers: {}, timeoutMs: REQUEST_TIMEOUT_MS, signal });
+export async function sendPagerDutyEvent(config: Pick<PagerDutyConfig, 'url' | 'timeout'>, event: PagerDutyEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
+  const url = config.url;
+  const attempt = await postJson({ url, body: JSON.stringify(event), headers: {}, timeoutMs: config.timeout, signal });
   if (!attempt.answered) return { status: 'retry', error: `PagerDuty unreachable: ${attempt.error}` };
   return outcomeOfAnswer(attempt.answer, (answer) => explainPagerDutyAnswer(answer, url));
 }

@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Notifier } from '../../../src/alerts/notifier.js';
 import { createNotifier } from '../../../src/alerts/notifiers/index.js';
 import { acknowledgePagerDutyIncident, pagerDutyEventsFor, type PagerDutyConfig } from '../../../src/alerts/notifiers/pagerduty.js';
+import { pagerdutyNotifierSchema } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/log.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../../fakes/pagerduty.js';
 import { alertOf, downEvent, MemoryMemos, never, upEvent } from './fixtures.js';
@@ -21,7 +22,7 @@ beforeEach(() => {
 });
 
 function config(overrides: Partial<PagerDutyConfig> = {}): PagerDutyConfig {
-  return { type: 'pagerduty', routingKey: ROUTING_KEY, severity: 'critical', url: pagerduty.enqueueUrl, ...overrides };
+  return { type: 'pagerduty', routingKey: ROUTING_KEY, severity: 'critical', url: pagerduty.enqueueUrl, timeout: 2000, ...overrides };
 }
 
 function notifier(overrides: Partial<PagerDutyConfig> = {}): Notifier {
@@ -94,6 +95,19 @@ describe('pagerduty notifier', () => {
     await pagerduty.up();
     assert.equal(outcome.status, 'retry');
     assert.match(outcome.status === 'retry' ? outcome.error : '', /^PagerDuty unreachable: 127\.0\.0\.1:\d+: (connect ECONNREFUSED|other side closed)/);
+  });
+
+  test('a hung PagerDuty is a retry at the configured timeout (10s unless set)', async () => {
+    pagerduty.hang();
+    try {
+      const outcome = await notifier({ timeout: 150 }).deliver(alertOf([downEvent('api')]), never);
+      assert.equal(outcome.status, 'retry');
+      assert.match(outcome.status === 'retry' ? outcome.error : '', /^PagerDuty unreachable: timeout after 150ms waiting for 127\.0\.0\.1:\d+$/);
+      assert.equal(pagerduty.requests.length, 1, 'the request was sent and left unanswered');
+    } finally {
+      pagerduty.hang(false);
+    }
+    assert.equal(pagerdutyNotifierSchema.parse({ type: 'pagerduty', routingKey: ROUTING_KEY }).timeout, 10_000);
   });
 
   test('flapping triggers a warning on its own key, and its end resolves it', async () => {
