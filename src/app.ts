@@ -249,8 +249,8 @@ export class Bot {
         return this.recordResult(target, result);
       },
     };
-    if (target.schedule === undefined) this.scheduler.add(job);
-    else this.scheduler.add(target.timezone === undefined ? { ...job, schedule: target.schedule } : { ...job, schedule: target.schedule, timezone: target.timezone });
+    const calendar = target.schedule === undefined ? {} : target.timezone === undefined ? { schedule: target.schedule } : { schedule: target.schedule, timezone: target.timezone };
+    this.scheduler.add({ ...job, ...calendar });
   }
 
   private recordResult(target: Target, result: ProbeResult): { nextRunInMs?: number } {

@@ -5,6 +5,7 @@
  */
 import { Cron } from 'croner';
 import type { Config, Target } from '../config/schema.js';
+import { cronOptions } from '../scheduler/cron.js';
 import { labelsMatch } from './routing.js';
 
 export type MaintenanceWindow = Config['maintenance'][number];
@@ -36,7 +37,7 @@ export class MaintenanceCalendar {
     const errors: string[] = [];
     for (const window of windows) {
       try {
-        scheduled.push({ window, starts: new Cron(window.schedule, window.timezone === undefined ? undefined : { timezone: window.timezone }) });
+        scheduled.push({ window, starts: new Cron(window.schedule, cronOptions(window.timezone)) });
       } catch (error) {
         errors.push(`maintenance window "${window.name}": schedule "${window.schedule}" is not a cron expression (${error instanceof Error ? error.message : String(error)})`);
       }

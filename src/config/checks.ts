@@ -176,12 +176,12 @@ function webhookTemplateProblems(config: Entries): ConfigProblem[] {
   return problems;
 }
 
-/** Validates cron expressions with croner itself, once per distinct expression (croner 11 objects are large). */
 function timezoneProblems(path: ConfigPath, timezone: unknown): ConfigProblem[] {
   if (typeof timezone !== 'string' || timezone === '' || isTimeZone(timezone)) return []; // the schema reports non-strings
   return [{ path: [...path, 'timezone'], message: `unknown time zone "${timezone}": use an IANA name such as "Europe/Paris" or "UTC"` }];
 }
 
+/** Validates cron expressions with croner itself, once per distinct expression (croner 11 objects are large). */
 class CronChecker {
   private readonly seen = new Map<string, string | undefined>();
 

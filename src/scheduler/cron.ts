@@ -20,7 +20,8 @@ export function isTimeZone(timezone: string): boolean {
   }
 }
 
-function cronOptions(timezone: string | undefined): { timezone: string } | undefined {
+/** croner's options for a calendar in `timezone`, or in local time when it is unset. */
+export function cronOptions(timezone: string | undefined): { timezone: string } | undefined {
   return timezone === undefined ? undefined : { timezone };
 }
 

@@ -58,13 +58,12 @@ export class SlackMemos {
     if (memo) this.store.set(this.notifier, messageKey(ref), { ...memo, lines });
   }
 
-  /** The incident's line in its message shows this note from now on; false when no message shows it. */
-  acknowledge(incidentId: string, note: string): boolean {
+  /** The incident's line in its message shows this note from now on (an incident in a thread has no line). */
+  acknowledge(incidentId: string, note: string): void {
     const ref = this.incident(incidentId);
     const stored = ref === undefined || ref.inThread ? undefined : this.message(ref);
-    if (ref === undefined || stored === undefined || !stored.lines.some((line) => line.incidentId === incidentId)) return false;
+    if (ref === undefined || stored === undefined) return;
     this.saveLines(ref, stored.lines.map((line) => (line.incidentId === incidentId ? { ...line, acknowledged: note } : line)));
-    return true;
   }
 
   /** After replying in a thread: dependents that went down there, and recoveries of those. */
