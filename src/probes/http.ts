@@ -14,7 +14,11 @@ const DAY_MS = 86_400_000;
  * for every probe, stack trace included, that nothing reads: about 3 % of an HTTP probe's CPU.
  */
 const EXCHANGE_DONE = new Error('probe exchange finished');
-const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+/**
+ * Not sent on to another origin: credentials meant for the first one, and a Host header, which
+ * names the first server (and, over TLS, the name its certificate is checked against).
+ */
+const FIRST_ORIGIN_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization', 'host']);
 
 /** Where the probe is, how long each phase took (summed over redirect hops), what it learnt. */
 class Progress {
@@ -243,10 +247,9 @@ function isFollowable(exchange: Exchange): boolean {
 function redirected(previous: Request, exchange: Exchange): Request {
   const url = new URL(exchange.location!, previous.url);
   const asGet = exchange.status === 303 || (previous.method === 'POST' && (exchange.status === 301 || exchange.status === 302));
-  // Credentials meant for one origin are not handed to another.
   const headers = url.origin === previous.url.origin
     ? previous.headers
-    : Object.fromEntries(Object.entries(previous.headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
+    : Object.fromEntries(Object.entries(previous.headers).filter(([name]) => !FIRST_ORIGIN_HEADERS.has(name.toLowerCase())));
   return asGet && previous.method !== 'HEAD' ? { url, method: 'GET', headers, body: undefined } : { url, method: previous.method, headers, body: previous.body };
 }
 

@@ -188,6 +188,19 @@ describe('http probe', () => {
         assert.equal(server.requests.length, 2 + 3);
       });
     });
+
+    test('to another origin, without the credentials and the Host header meant for the first', async () => {
+      const seen: IncomingMessage['headers'][] = [];
+      await withServer((request) => (seen.push(request.headers), { status: 200, body: 'arrived' }), async (other) => {
+        await withServer({ status: 302, headers: { location: `${other.url}/there` } }, async (first) => {
+          const headers = { host: 'first.test', authorization: 'Bearer s3cret', cookie: 'session=1', 'x-team': 'sre' };
+          const result = await probeHttp(httpTarget(`${first.url}/here`, { followRedirects: true, headers }), deadline(2000));
+          assert.equal(result.ok, true, result.error);
+        });
+        assert.equal(seen.length, 1);
+        assert.deepEqual([seen[0]?.host, seen[0]?.authorization, seen[0]?.cookie, seen[0]?.['x-team']], [new URL(other.url).host, undefined, undefined, 'sre']);
+      });
+    });
   });
 
   test('every probe opens a fresh connection', async () => {
