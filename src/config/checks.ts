@@ -125,7 +125,7 @@ function scheduleProblems(config: Entries, targets: Entries[], cron: CronChecker
   targets.forEach((target, index) => owners.push([['targets', index], target]));
   const problems: ConfigProblem[] = [];
   for (const [path, owner] of owners) {
-    problems.push(...timezoneProblems(path, owner['timezone']));
+    problems.push(...timezoneProblems(path, owner['timezone'], cron));
     const isTarget = path[0] === 'targets';
     const scheduled = owner['schedule'] !== undefined || (isTarget && owner['interval'] === undefined && defaults['schedule'] !== undefined);
     if (isTarget && owner['timezone'] !== undefined && !scheduled) {
@@ -146,7 +146,7 @@ function maintenanceProblems(config: Entries, names: Map<string, number>, cron: 
     const entries = asRecord(window) ?? {};
     const message = cron.problem(entries['schedule']);
     if (message) problems.push({ path: ['maintenance', index, 'schedule'], message });
-    problems.push(...timezoneProblems(['maintenance', index], entries['timezone']));
+    problems.push(...timezoneProblems(['maintenance', index], entries['timezone'], cron));
     asList(entries['targets']).forEach((name, entry) => {
       if (typeof name === 'string' && name !== '' && !names.has(name)) {
         problems.push({ path: ['maintenance', index, 'targets', entry], message: `unknown target "${name}"${didYouMean(name, names.keys())}` });
@@ -176,14 +176,27 @@ function webhookTemplateProblems(config: Entries): ConfigProblem[] {
   return problems;
 }
 
-function timezoneProblems(path: ConfigPath, timezone: unknown): ConfigProblem[] {
-  if (typeof timezone !== 'string' || timezone === '' || isTimeZone(timezone)) return []; // the schema reports non-strings
+function timezoneProblems(path: ConfigPath, timezone: unknown, cron: CronChecker): ConfigProblem[] {
+  if (typeof timezone !== 'string' || timezone === '' || cron.knowsZone(timezone)) return []; // the schema reports non-strings
   return [{ path: [...path, 'timezone'], message: `unknown time zone "${timezone}": use an IANA name such as "Europe/Paris" or "UTC"` }];
 }
 
-/** Validates cron expressions with croner itself, once per distinct expression (croner 11 objects are large). */
+/**
+ * Validates cron expressions with croner itself, once per distinct expression (croner 11 objects
+ * are large), and time zones once per distinct name (10,000 targets may all name one).
+ */
 class CronChecker {
   private readonly seen = new Map<string, string | undefined>();
+  private readonly zones = new Map<string, boolean>();
+
+  knowsZone(timezone: string): boolean {
+    let known = this.zones.get(timezone);
+    if (known === undefined) {
+      known = isTimeZone(timezone);
+      this.zones.set(timezone, known);
+    }
+    return known;
+  }
 
   problem(pattern: unknown): string | undefined {
     if (typeof pattern !== 'string' || pattern.trim() === '') return undefined; // the schema reports these
