@@ -45,6 +45,13 @@ const regexString = nonEmpty.refine(
   { error: 'must be a valid regular expression' },
 );
 
+// RFC 9110 token characters.
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name' });
+
+/** `status`, `data.items[0].state`, `[0].id`: keys joined by dots, array indexes in brackets. */
+export const JSON_PATH_PATTERN = /^(?:[^.[\]]+|\[\d+\])(?:\.[^.[\]]+|\[\d+\])*$/;
+const jsonPath = z.string().regex(JSON_PATH_PATTERN, { error: 'must be a path like status, data.items[0].state or [0].id' });
+
 export const flapSchema = z.strictObject({
   window: z.number().int().min(3, { error: 'must be an integer of at least 3' }).max(100, { error: 'must be at most 100' }).default(21),
   high: z.number().min(0, { error: PERCENT_MESSAGE }).max(100, { error: PERCENT_MESSAGE }).default(30),
@@ -115,6 +122,12 @@ export const httpTargetSchema = z.strictObject({
         .meta({ description: 'Accepted statuses; any 2xx when unset.' }),
       bodyContains: z.string().optional(),
       bodyRegex: regexString.optional(),
+      bodyNotContains: z.string().optional().meta({ description: 'Fail when the body contains this text ("Maintenance").' }),
+      bodyNotRegex: regexString.optional().meta({ description: 'Fail when the body matches this regular expression.' }),
+      headers: z.record(headerName, regexString).optional()
+        .meta({ description: 'Response headers that must be present and match these regular expressions; names are case-insensitive.' }),
+      json: z.record(jsonPath, z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, number, boolean or null' })).optional()
+        .meta({ description: 'Values the JSON body must hold, by path: status, checks[0].healthy, data.version.' }),
       maxLatency: positiveDuration.optional(),
       certValidFor: duration.optional().meta({ description: 'Fail when the certificate expires sooner than this.' }),
     })

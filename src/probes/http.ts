@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { buildConnector, Dispatcher } from 'undici';
 import type { HttpTarget } from '../config/schema.js';
-import { judgeHttpResponse, REDIRECT_STATUSES } from './http-checks.js';
+import { judgeHttpResponse, needsBodyText, REDIRECT_STATUSES, type HttpResponseFacts } from './http-checks.js';
 import { describeConnectError } from './tcp.js';
 import { checkCertificateTrust } from './tls.js';
 import { describeAbort, type Probe, type ProbePhases, type ProbeResult } from './types.js';
@@ -51,6 +51,7 @@ interface Request {
 
 interface Exchange {
   status: number;
+  headers: HttpResponseFacts['headers'];
   location: string | undefined;
   bytesRead: number;
   truncated: boolean;
@@ -75,7 +76,7 @@ export const probeHttp: Probe<HttpTarget> = async (target, signal) => {
   const details: NonNullable<ProbeResult['details']> = {};
   let error: string | undefined;
   try {
-    const keepBody = target.expect.bodyContains !== undefined || target.expect.bodyRegex !== undefined;
+    const keepBody = needsBodyText(target.expect);
     let request: Request = { url: new URL(target.url), method: target.method, headers: requestHeaders(target.headers), body: target.body };
     let exchange = await exchangeOnce(Client, request, target, keepBody, progress, signal);
     let redirects = 0;
@@ -141,7 +142,7 @@ async function exchangeOnce(Client: typeof import('undici').Client, request: Req
     const body = await readBody(response.body, target.maxBodyBytes, keepBody);
     progress.lap('body', 'done');
     const location = response.headers.location;
-    return { status: response.statusCode, location: Array.isArray(location) ? location[0] : location, ...body };
+    return { status: response.statusCode, headers: response.headers, location: Array.isArray(location) ? location[0] : location, ...body };
   } finally {
     signal.removeEventListener('abort', release);
     socket?.destroy();

@@ -113,7 +113,17 @@ describe('valid files give the same Config on both paths', () => {
         '      X-Hash: value#not-comment # a comment',
         '      X-Colon: "a: b"',
         '      X-Empty: ""',
-        '    expect: { bodyContains: "ok", status: [200, 0x12C, 0o620] }',
+        '    expect:',
+        '      bodyContains: "ok"',
+        '      status: [200, 0x12C, 0o620]',
+        '      bodyNotContains: Maintenance',
+        '      headers: { Content-Type: ^application/json, x-ready: "yes|true" }',
+        '      json:',
+        '        status: UP',
+        '        checks[0].ok: true',
+        '        version: 3',
+        '        gone: ~',
+        '        "[0]": ""',
       ),
     );
   });

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { before, describe, test } from 'node:test';
 import type { HttpTarget } from '../../src/config/schema.js';
-import { checkBody, checkLatency, checkStatus } from '../../src/probes/http-checks.js';
+import { checkBody, checkHeaders, checkJson, checkLatency, checkStatus } from '../../src/probes/http-checks.js';
 import { probeHttp } from '../../src/probes/http.js';
 import type { ProbeResult } from '../../src/probes/types.js';
 import { selfSignedCertificate, type TestCertificate } from '../fakes/certs.js';
@@ -92,6 +92,46 @@ describe('http probe', () => {
       assert.equal(await check({ bodyContains: 'ok' }), 'body does not contain "ok"');
       assert.equal(await check({ bodyRegex: '^status: (ready|degraded)$' }), undefined);
       assert.equal(await check({ bodyRegex: '^ready$' }), 'body does not match /^ready$/');
+    });
+  });
+
+  test('negative body checks fail when the text is there', async () => {
+    await withServer({ body: 'Down for maintenance' }, async (server) => {
+      const check = async (expect: Record<string, unknown>) => (await probeHttp(httpTarget(server.url, { expect }), deadline(2000))).error;
+      assert.equal(await check({ bodyNotContains: 'error' }), undefined);
+      assert.equal(await check({ bodyNotContains: 'maintenance' }), 'body contains "maintenance"');
+      assert.equal(await check({ bodyNotRegex: '^[Dd]own\\b' }), 'body matches /^[Dd]own\\b/');
+      assert.equal(await check({ bodyNotRegex: '^up' }), undefined);
+    });
+  });
+
+  test('header checks: each named header must be there and match, whatever the case of its name', async () => {
+    const headers = { 'Content-Type': 'text/html; charset=utf-8', 'X-Ready': 'yes' };
+    await withServer({ headers, body: '<p>ok</p>' }, async (server) => {
+      const check = async (expect: Record<string, unknown>) => (await probeHttp(httpTarget(server.url, { expect }), deadline(2000))).error;
+      assert.equal(await check({ headers: { 'content-type': '^text/html', 'X-READY': '^yes$' } }), undefined);
+      assert.equal(await check({ headers: { 'Content-Type': 'json' } }), 'header content-type "text/html; charset=utf-8", expected /json/');
+      assert.equal(await check({ headers: { 'X-Version': '.' } }), 'header x-version missing, expected /./');
+    });
+  });
+
+  test('json checks: values by path compare strictly; a body that is not JSON says so', async () => {
+    const body = JSON.stringify({ status: 'UP', version: 3, checks: [{ name: 'db', ok: false }], note: null });
+    await withServer({ body }, async (server) => {
+      const check = async (json: Record<string, unknown>) => (await probeHttp(httpTarget(server.url, { expect: { json } }), deadline(2000))).error;
+      assert.equal(await check({ status: 'UP', version: 3, 'checks[0].name': 'db', note: null }), undefined);
+      assert.equal(await check({ 'checks[0].ok': true }), 'json checks[0].ok is false, expected true');
+      assert.equal(await check({ version: '3' }), 'json version is 3, expected "3"');
+      assert.equal(await check({ 'checks[1].ok': true }), 'json checks[1].ok missing, expected true');
+      assert.equal(await check({ 'status.code': 200 }), 'json status.code missing, expected 200');
+    });
+    await withServer({ body: '<html>' }, async (server) => {
+      const result = await probeHttp(httpTarget(server.url, { expect: { json: { status: 'UP' } } }), deadline(2000));
+      assert.match(result.error ?? '', /^body is not JSON \(.+\)$/);
+    });
+    await withServer({ body }, async (server) => {
+      const result = await probeHttp(httpTarget(server.url, { maxBodyBytes: 10, expect: { json: { status: 'UP' } } }), deadline(2000));
+      assert.equal(result.error, 'body is not complete JSON: only the first 10 bytes were read (maxBodyBytes)');
     });
   });
 
@@ -314,6 +354,21 @@ describe('http checks', () => {
     assert.equal(checkLatency(800, 800), undefined);
     assert.equal(checkLatency(950.4, 800), 'latency 950ms over budget 800ms');
     assert.equal(checkLatency(10_000, undefined), undefined);
+  });
+
+  test('a set-cookie value is never quoted in a reason, and long values are cut', () => {
+    assert.equal(checkHeaders({ 'set-cookie': 'session=secret' }, { 'Set-Cookie': '^theme=' }), 'header set-cookie, expected /^theme=/');
+    assert.equal(checkHeaders({ 'x-trace': ['a', 'b'] }, { 'x-trace': '^a, b$' }), undefined);
+    const long = checkJson({ bodyText: JSON.stringify({ list: 'x'.repeat(500) }), bytesRead: 510, truncated: false }, { list: '' });
+    assert.equal(long, `json list is "${'x'.repeat(78)}…, expected ""`);
+  });
+
+  test('json paths: a key never matches an array index, nor an index a key', () => {
+    const facts = (value: unknown) => ({ bodyText: JSON.stringify(value), bytesRead: 1, truncated: false });
+    assert.equal(checkJson(facts(['first']), { '[0]': 'first' }), undefined);
+    assert.equal(checkJson(facts({ 0: 'zero' }), { '[0]': 'zero' }), 'json [0] missing, expected "zero"');
+    assert.equal(checkJson(facts(['zero']), { 0: 'zero' }), 'json 0 missing, expected "zero"');
+    assert.equal(checkJson(facts({ a: { 'b-c': [[1, 2]] } }), { 'a.b-c[0][1]': 2 }), undefined);
   });
 
   test('a body check on a truncated body says how much was read', () => {
