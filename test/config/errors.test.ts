@@ -57,6 +57,20 @@ describe('schema errors', () => {
     assert.deepEqual(problems(text), ['rules.yaml:6:16 targets[0].expect.status[0]: must be a number (found the string "200"; remove the quotes)']);
   });
 
+  it('names a bad JSON path, header name or expected value in an http expect', () => {
+    const text = yaml(
+      'targets:', '  - name: web', '    type: http', '    url: http://127.0.0.1/', '    expect:',
+      '      json:', '        "data..state": UP', '        checks: { ok: true }',
+      '      headers:', '        "Content Type": json', '        x-ready: "(yes"',
+    );
+    assert.deepEqual(problems(text), [
+      'rules.yaml:7:9 targets[0].expect.json: key "data..state" is not allowed: must be a path like status, data.items[0].state or [0].id',
+      'rules.yaml:8:17 targets[0].expect.json.checks: must be a string, number, boolean or null',
+      'rules.yaml:10:9 targets[0].expect.headers: key "Content Type" is not allowed: must be an HTTP header name',
+      'rules.yaml:11:18 targets[0].expect.headers.x-ready: must be a valid regular expression',
+    ]);
+  });
+
   it('reports a missing required field on the mapping that lacks it', () => {
     const text = yaml('notifiers:', '  pd:', '    type: pagerduty', 'targets: []');
     assert.deepEqual(problems(text), ['rules.yaml:3:5 notifiers.pd.routingKey: is required']);
