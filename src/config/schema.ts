@@ -49,7 +49,7 @@ const regexString = nonEmpty.refine(
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name' });
 
 /** `status`, `data.items[0].state`, `[0].id`: keys joined by dots, array indexes in brackets. */
-export const JSON_PATH_PATTERN = /^(?:[^.[\]]+|\[\d+\])(?:\.[^.[\]]+|\[\d+\])*$/;
+const JSON_PATH_PATTERN = /^(?:[^.[\]]+|\[\d+\])(?:\.[^.[\]]+|\[\d+\])*$/;
 const jsonPath = z.string().regex(JSON_PATH_PATTERN, { error: 'must be a path like status, data.items[0].state or [0].id' });
 
 export const flapSchema = z.strictObject({

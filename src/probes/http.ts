@@ -52,7 +52,6 @@ interface Request {
 interface Exchange {
   status: number;
   headers: HttpResponseFacts['headers'];
-  location: string | undefined;
   bytesRead: number;
   truncated: boolean;
   bodyText: string | undefined;
@@ -141,8 +140,7 @@ async function exchangeOnce(Client: typeof import('undici').Client, request: Req
     progress.lap('firstByte', 'waiting for body');
     const body = await readBody(response.body, target.maxBodyBytes, keepBody);
     progress.lap('body', 'done');
-    const location = response.headers.location;
-    return { status: response.statusCode, headers: response.headers, location: Array.isArray(location) ? location[0] : location, ...body };
+    return { status: response.statusCode, headers: response.headers, ...body };
   } finally {
     signal.removeEventListener('abort', release);
     socket?.destroy();
@@ -241,12 +239,17 @@ function isNamedHost(url: URL): boolean {
 }
 
 function isFollowable(exchange: Exchange): boolean {
-  return REDIRECT_STATUSES.has(exchange.status) && exchange.location !== undefined;
+  return REDIRECT_STATUSES.has(exchange.status) && locationOf(exchange) !== undefined;
+}
+
+function locationOf(exchange: Exchange): string | undefined {
+  const location = exchange.headers.location;
+  return Array.isArray(location) ? location[0] : location;
 }
 
 /** The next request of a redirect, as browsers do it: 303 (and 301/302 after a POST) become a GET. */
 function redirected(previous: Request, exchange: Exchange): Request {
-  const url = new URL(exchange.location!, previous.url);
+  const url = new URL(locationOf(exchange)!, previous.url);
   const asGet = exchange.status === 303 || (previous.method === 'POST' && (exchange.status === 301 || exchange.status === 302));
   const headers = url.origin === previous.url.origin
     ? previous.headers
