@@ -141,6 +141,15 @@ export const tcpTargetSchema = z.strictObject({
   type: z.literal('tcp'),
   host,
   port,
+  send: nonEmpty.optional().meta({ description: 'Text written once connected ("PING\\r\\n" in double quotes).' }),
+  // Optional as a whole, so that the many targets without it carry no defaults.
+  expect: z
+    .strictObject({
+      replyRegex: regexString.meta({ description: 'What the server sends must match this before the deadline (a banner: ^SSH-2\\.0-).' }),
+      maxBytes: z.number().int().min(1, { error: 'must be at least 1' }).max(1024 * 1024, { error: 'must be at most 1048576' }).default(4096)
+        .meta({ description: 'Bytes of the reply read at most while looking for a match.' }),
+    })
+    .optional(),
 });
 
 export const icmpTargetSchema = z.strictObject({

@@ -2,10 +2,14 @@ import { connect, isIP } from 'node:net';
 import type { TcpTarget } from '../config/schema.js';
 import { describeAbort, type Probe, type ProbePhases, type ProbeResult } from './types.js';
 
+/** Longest part of a reply quoted in a result: a banner's first line fits. */
+const QUOTED_REPLY_CHARS = 80;
+
 /**
- * Opens a TCP connection and closes it as soon as it is established. The signal is the only
- * connect deadline: `socket.setTimeout` is an idle timer, and the kernel's SYN retries to a
- * blackholed port would otherwise last minutes.
+ * Opens a TCP connection and closes it as soon as it is established, or, when the target says
+ * so, once `send` is written and the reply matches `expect.replyRegex`. The signal is the only
+ * deadline: `socket.setTimeout` is an idle timer, and the kernel's SYN retries to a blackholed
+ * port would otherwise last minutes.
  */
 export const probeTcp: Probe<TcpTarget> = (target, signal) => {
   const at = Date.now();
@@ -16,6 +20,8 @@ export const probeTcp: Probe<TcpTarget> = (target, signal) => {
   }
   return new Promise<ProbeResult>((resolve) => {
     let resolvedAt: number | undefined;
+    let connectedAt: number | undefined;
+    let reply: Reply | undefined;
     let done = false;
     const socket = connect({ host: target.host, port: target.port });
 
@@ -27,23 +33,75 @@ export const probeTcp: Probe<TcpTarget> = (target, signal) => {
       socket.destroy();
       const phases: ProbePhases = {};
       if (resolvedAt !== undefined) phases.dns = resolvedAt - started;
-      if (error === undefined) phases.connect = ended - (resolvedAt ?? started);
+      connectedAt ??= error === undefined ? ended : undefined;
+      if (connectedAt !== undefined) phases.connect = connectedAt - (resolvedAt ?? started);
+      if (reply !== undefined && error === undefined) phases.firstByte = ended - connectedAt!;
       const result: ProbeResult = { ok: error === undefined, at, latencyMs: ended - started, phases };
+      if (reply?.firstLine !== undefined) result.details = { reply: reply.firstLine };
       if (error !== undefined) result.error = error;
       resolve(result);
     };
     const onAbort = (): void => {
-      const phase = named && resolvedAt === undefined ? 'resolving host' : 'connecting';
+      const phase = connectedAt !== undefined ? (reply ? 'waiting for reply' : 'sending') : named && resolvedAt === undefined ? 'resolving host' : 'connecting';
       finish(describeAbort(signal, target.timeout, phase));
+    };
+    const converse = (): void => {
+      connectedAt = performance.now();
+      const { expect } = target;
+      if (expect !== undefined) {
+        reply = new Reply(new RegExp(expect.replyRegex), expect.maxBytes);
+        socket.on('data', (chunk: Buffer) => {
+          const verdict = reply!.add(chunk);
+          if (verdict !== 'waiting') finish(verdict.error);
+        });
+        socket.once('end', () => finish(reply!.closedWithout()));
+      }
+      if (target.send !== undefined) socket.write(target.send, () => { if (!reply) finish(); });
     };
 
     signal.addEventListener('abort', onAbort, { once: true });
     // Happy eyeballs may emit one lookup per address tried; the first ends the dns phase.
     if (named) socket.once('lookup', () => { resolvedAt ??= performance.now(); });
-    socket.once('connect', () => finish());
+    socket.once('connect', () => (target.send === undefined && target.expect === undefined ? finish() : converse()));
     socket.on('error', (error) => finish(describeConnectError(error)));
   });
 };
+
+type ReplyVerdict = 'waiting' | { error?: string };
+
+/** What the server has sent so far, held to maxBytes, and whether it matches yet. */
+class Reply {
+  private text = '';
+  private bytes = 0;
+  private readonly decoder = new TextDecoder();
+
+  constructor(private readonly pattern: RegExp, private readonly maxBytes: number) {}
+
+  /** The first line received, cut to QUOTED_REPLY_CHARS: an SSH or SMTP banner. */
+  get firstLine(): string | undefined {
+    const line = this.text.split(/\r?\n/, 1)[0]!;
+    return line === '' ? undefined : cut(line);
+  }
+
+  add(chunk: Buffer): ReplyVerdict {
+    const room = this.maxBytes - this.bytes;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.bytes += part.length;
+    this.text += this.decoder.decode(part, { stream: true });
+    if (this.pattern.test(this.text)) return {};
+    if (this.bytes < this.maxBytes) return 'waiting';
+    return { error: `reply does not match /${this.pattern.source}/ in its first ${this.maxBytes} bytes: ${JSON.stringify(cut(this.text))}` };
+  }
+
+  closedWithout(): string {
+    if (this.bytes === 0) return `connection closed with no reply, expected /${this.pattern.source}/`;
+    return `connection closed; reply does not match /${this.pattern.source}/: ${JSON.stringify(cut(this.text))}`;
+  }
+}
+
+function cut(text: string): string {
+  return text.length <= QUOTED_REPLY_CHARS ? text : `${text.slice(0, QUOTED_REPLY_CHARS - 1)}…`;
+}
 
 /**
  * One line for a failed connection: Node's own "connect ECONNREFUSED 127.0.0.1:5432", the

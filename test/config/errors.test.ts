@@ -71,6 +71,14 @@ describe('schema errors', () => {
     ]);
   });
 
+  it('asks for the pattern of a tcp expect', () => {
+    const text = yaml('targets:', ...tcp('smtp', ['    expect:', '      maxBytes: 0']));
+    assert.deepEqual(problems(text), [
+      'rules.yaml:7:7 targets[0].expect.replyRegex: is required',
+      'rules.yaml:7:17 targets[0].expect.maxBytes: must be at least 1',
+    ]);
+  });
+
   it('reports a missing required field on the mapping that lacks it', () => {
     const text = yaml('notifiers:', '  pd:', '    type: pagerduty', 'targets: []');
     assert.deepEqual(problems(text), ['rules.yaml:3:5 notifiers.pd.routingKey: is required']);

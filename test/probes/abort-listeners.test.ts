@@ -66,6 +66,10 @@ describe('probes leave no abort listener on the signal they were given', () => {
       assert.equal(result.ok, port === tcpPort, result.error);
       assert.equal(left, 0, `port ${port}`);
     }
+    const talking = configuredTarget<TcpTarget>({ type: 'tcp', host: '127.0.0.1', port: tcpPort, timeout: '1s', send: 'HI\r\n', expect: { replyRegex: 'OK' } });
+    const { result, left } = await listenersLeftBy((signal) => probeTcp(talking, signal));
+    assert.equal(result.ok, false, 'the server closes without a reply');
+    assert.equal(left, 0, 'after a conversation');
   });
 
   test('http, with a body read to its end and with a refused connection', async () => {
