@@ -5,6 +5,7 @@
  */
 import { Cron } from 'croner';
 import { checkWebhookTemplate } from '../alerts/notifiers/webhook-template.js';
+import { loadSecureContext, TlsFileError, type TlsFiles } from '../probes/tls-files.js';
 import { isTimeZone } from '../scheduler/cron.js';
 import { didYouMean, formatPath, type ConfigPath, type ConfigProblem } from './errors.js';
 
@@ -23,6 +24,7 @@ export function crossFieldProblems(data: unknown): ConfigProblem[] {
     ...maintenanceProblems(config, names, cron),
     ...slackWithoutSection(config),
     ...webhookTemplateProblems(config),
+    ...tlsFileProblems(targets),
   ];
 }
 
@@ -237,6 +239,43 @@ function numericStepHint(pattern: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * caFile, certFile and keyFile must be readable PEM that makes a TLS context, and a client
+ * certificate comes with its key. Each distinct set of files is read once.
+ */
+function tlsFileProblems(targets: Entries[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const verdicts = new Map<string, TlsFileError | undefined>();
+  targets.forEach((target, index) => {
+    if (target['caFile'] === undefined && target['certFile'] === undefined && target['keyFile'] === undefined) return;
+    const files: TlsFiles = {};
+    for (const field of ['caFile', 'certFile', 'keyFile'] as const) {
+      const path = target[field];
+      if (typeof path === 'string' && path !== '') files[field] = path; // the schema reports the rest
+    }
+    if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
+      const [present, missing] = files.certFile === undefined ? ['keyFile', 'certFile'] : ['certFile', 'keyFile'];
+      problems.push({ path: ['targets', index, present], message: `needs ${missing} too: a client certificate is sent with its private key` });
+      return;
+    }
+    const key = `${files.caFile ?? ''}\0${files.certFile ?? ''}\0${files.keyFile ?? ''}`;
+    if (!verdicts.has(key)) verdicts.set(key, tlsFilesProblem(files));
+    const problem = verdicts.get(key);
+    if (problem !== undefined) problems.push({ path: ['targets', index, problem.field], message: `${problem.file} ${problem.problem}` });
+  });
+  return problems;
+}
+
+function tlsFilesProblem(files: TlsFiles): TlsFileError | undefined {
+  try {
+    loadSecureContext(files);
+    return undefined;
+  } catch (error) {
+    if (error instanceof TlsFileError) return error;
+    throw error;
+  }
 }
 
 function listed(names: string[]): string {

@@ -91,6 +91,13 @@ const targetCommon = {
   ...scheduling,
 };
 
+/** PEM files for TLS, read at start and again every few minutes (a renewed certificate). */
+const tlsFiles = {
+  caFile: nonEmpty.optional().meta({ description: 'PEM file of the CAs to trust instead of the system ones (a private CA).' }),
+  certFile: nonEmpty.optional().meta({ description: 'PEM client certificate, for servers that ask for one (mutual TLS); needs keyFile.' }),
+  keyFile: nonEmpty.optional().meta({ description: 'PEM private key of certFile.' }),
+};
+
 const httpUrl = z
   .string({ error: 'must be a URL' })
   .refine(
@@ -115,6 +122,7 @@ export const httpTargetSchema = z.strictObject({
   followRedirects: z.boolean().default(false),
   maxRedirects: z.number().int().min(0).max(20).default(5),
   insecure: z.boolean().default(false).meta({ description: 'Accept any TLS certificate (certValidFor still checks expiry).' }),
+  ...tlsFiles,
   maxBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
   expect: z
     .strictObject({
@@ -181,6 +189,7 @@ export const tlsTargetSchema = z.strictObject({
   port: port.default(443),
   servername: z.string().optional().meta({ description: 'SNI name; the host when unset.' }),
   insecure: z.boolean().default(false).meta({ description: 'Check expiry even when the chain does not verify.' }),
+  ...tlsFiles,
   expect: z.strictObject({ certValidFor: duration.prefault('14d') }).prefault({}),
 });
 

@@ -1,10 +1,11 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector, Dispatcher } from 'undici';
 import type { HttpTarget } from '../config/schema.js';
 import { judgeHttpResponse, needsBodyText, REDIRECT_STATUSES, type HttpResponseFacts } from './http-checks.js';
 import { describeConnectError } from './tcp.js';
+import { secureContexts } from './tls-files.js';
 import { checkCertificateTrust } from './tls.js';
 import { describeAbort, type Probe, type ProbePhases, type ProbeResult } from './types.js';
 
@@ -49,6 +50,13 @@ interface Request {
   body: string | undefined;
 }
 
+/** How the probe's HTTPS connections verify and present certificates. */
+interface TlsChoice {
+  insecure: boolean;
+  /** From the target's caFile/certFile/keyFile; Node's default when none is named. */
+  context: SecureContext | undefined;
+}
+
 interface Exchange {
   status: number;
   headers: HttpResponseFacts['headers'];
@@ -77,11 +85,12 @@ export const probeHttp: Probe<HttpTarget> = async (target, signal) => {
   try {
     const keepBody = needsBodyText(target.expect);
     let request: Request = { url: new URL(target.url), method: target.method, headers: requestHeaders(target.headers), body: target.body };
-    let exchange = await exchangeOnce(Client, request, target, keepBody, progress, signal);
+    const tls = { insecure: target.insecure, context: secureContexts.for(target) };
+    let exchange = await exchangeOnce(Client, request, target, tls, keepBody, progress, signal);
     let redirects = 0;
     for (; target.followRedirects && redirects < target.maxRedirects && isFollowable(exchange); redirects++) {
       request = redirected(request, exchange);
-      exchange = await exchangeOnce(Client, request, target, keepBody, progress, signal);
+      exchange = await exchangeOnce(Client, request, target, tls, keepBody, progress, signal);
     }
     const latencyMs = performance.now() - started;
     details.status = exchange.status;
@@ -118,10 +127,10 @@ export function loadHttpClient(): Promise<typeof import('undici')> {
 }
 
 /** One request and its response on a connection of its own, closed before returning. */
-async function exchangeOnce(Client: typeof import('undici').Client, request: Request, target: HttpTarget, keepBody: boolean, progress: Progress, signal: AbortSignal): Promise<Exchange> {
+async function exchangeOnce(Client: typeof import('undici').Client, request: Request, target: HttpTarget, tls: TlsChoice, keepBody: boolean, progress: Progress, signal: AbortSignal): Promise<Exchange> {
   let socket: Socket | undefined;
   const connect: buildConnector.connector = (options, callback) => {
-    socket = openSocket(options, target.insecure, progress, callback);
+    socket = openSocket(options, tls, progress, callback);
   };
   // undici's own timers are off: the signal is the one deadline over the whole exchange.
   const client = new Client(request.url.origin, { connect, headersTimeout: 0, bodyTimeout: 0 });
@@ -152,7 +161,7 @@ async function exchangeOnce(Client: typeof import('undici').Client, request: Req
  * Opens the TCP (and TLS) connection for undici, timing each step. The certificate is verified
  * here rather than by the handshake so that an untrusted one still reports its expiry.
  */
-function openSocket(options: buildConnector.Options, insecure: boolean, progress: Progress, callback: buildConnector.Callback): Socket {
+function openSocket(options: buildConnector.Options, tls: TlsChoice, progress: Progress, callback: buildConnector.Callback): Socket {
   const https = options.protocol === 'https:';
   const port = Number(options.port) || (https ? 443 : 80);
   let socket: Socket;
@@ -164,6 +173,7 @@ function openSocket(options: buildConnector.Options, insecure: boolean, progress
     const servername = options.servername || (isIP(options.hostname) === 0 ? options.hostname : undefined);
     // SNI carries no trailing dot (RFC 6066); "example.com." names the same server.
     if (servername) tlsOptions.servername = servername.replace(/\.$/, '');
+    if (tls.context !== undefined) tlsOptions.secureContext = tls.context;
     socket = connectTls(tlsOptions);
   } else {
     socket = connectTcp({ host: options.hostname, port });
@@ -184,7 +194,7 @@ function openSocket(options: buildConnector.Options, insecure: boolean, progress
       progress.lap('tls', 'waiting for headers');
       const validTo = Date.parse((socket as TLSSocket).getPeerCertificate().valid_to);
       if (!Number.isNaN(validTo)) progress.certValidTo = validTo;
-      const untrusted = insecure ? undefined : checkCertificateTrust(socket as TLSSocket);
+      const untrusted = tls.insecure ? undefined : checkCertificateTrust(socket as TLSSocket);
       if (untrusted !== undefined) return answer(new Error(untrusted));
     }
     answer(null);

@@ -3,13 +3,15 @@ import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket }
 import type { TlsTarget } from '../config/schema.js';
 import { formatDuration } from '../config/durations.js';
 import { describeConnectError } from './tcp.js';
+import { secureContexts } from './tls-files.js';
 import { describeAbort, type Probe, type ProbePhases, type ProbeResult } from './types.js';
 
 const DAY_MS = 86_400_000;
 
 /**
  * Completes a TLS handshake and judges the peer certificate: the chain must verify (unless
- * `insecure`) and it must stay valid for at least `expect.certValidFor`.
+ * `insecure`; against `caFile` when given) and it must stay valid for at least
+ * `expect.certValidFor`. `certFile`/`keyFile` answer a server that asks for a client certificate.
  */
 export const probeTls: Probe<TlsTarget> = (target, signal) => {
   const at = Date.now();
@@ -34,6 +36,12 @@ export const probeTls: Probe<TlsTarget> = (target, signal) => {
     const options: ConnectionOptions = { host: target.host, port: target.port, rejectUnauthorized: false };
     const servername = target.servername ?? (named ? target.host : undefined);
     if (servername !== undefined) options.servername = servername;
+    try {
+      const secureContext = secureContexts.for(target);
+      if (secureContext !== undefined) options.secureContext = secureContext;
+    } catch (error) {
+      return resolve({ ok: false, at, latencyMs: performance.now() - started, error: (error as Error).message });
+    }
     const socket = connect(options);
 
     const finish = (error?: string, details?: ProbeResult['details']): void => {

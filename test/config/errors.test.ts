@@ -3,9 +3,13 @@
  * The YAML is written line by line so the expected positions can be read off the array.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { ConfigError, formatPath } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { selfSignedCertificate } from '../fakes/certs.js';
 
 function yaml(...lines: string[]): string {
   return `${lines.join('\n')}\n`;
@@ -217,6 +221,34 @@ describe('cross-field errors', () => {
   it('rejects a slack notifier when there is no slack section', () => {
     const text = yaml('notifiers:', '  ops:', '    type: slack', '    channel: C0123ABCD', 'targets: []');
     assert.deepEqual(problems(text), ['rules.yaml:3:11 notifiers.ops.type: a slack notifier needs a top-level "slack:" section with botToken']);
+  });
+});
+
+describe('TLS file errors', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'probebot-config-tls-'));
+    const certificate = await selfSignedCertificate(30);
+    await Promise.all([writeFile(join(dir, 'cert.pem'), certificate.cert), writeFile(join(dir, 'key.pem'), certificate.key), writeFile(join(dir, 'junk.pem'), 'junk\n')]);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+  const https = (name: string, extra: string[]) => [`  - name: ${name}`, '    type: http', '    url: https://127.0.0.1/', ...extra];
+
+  it('names the file that cannot be read or holds the wrong thing, and a certificate without its key', () => {
+    const text = yaml(
+      'targets:',
+      ...https('a', [`    caFile: ${dir}/missing.pem`]),
+      ...https('b', [`    caFile: ${dir}/junk.pem`]),
+      ...https('c', [`    certFile: ${dir}/cert.pem`]),
+      ...https('d', [`    certFile: ${dir}/cert.pem`, `    keyFile: ${dir}/cert.pem`]),
+      ...https('e', [`    caFile: ${dir}/cert.pem`, `    certFile: ${dir}/cert.pem`, `    keyFile: ${dir}/key.pem`]),
+    );
+    assert.deepEqual(problems(text), [
+      `rules.yaml:5:13 targets[0].caFile: ${dir}/missing.pem cannot be read (ENOENT)`,
+      `rules.yaml:9:13 targets[1].caFile: ${dir}/junk.pem holds no PEM certificate`,
+      'rules.yaml:13:15 targets[2].certFile: needs keyFile too: a client certificate is sent with its private key',
+      `rules.yaml:18:14 targets[3].keyFile: ${dir}/cert.pem holds no PEM private key without a passphrase`,
+    ]);
   });
 });
 
