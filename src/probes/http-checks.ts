@@ -1,4 +1,5 @@
 /** The HTTP probe's verdicts on a response, as pure functions: each returns a reason or undefined. */
+import { truncate } from '../alerts/summary.js';
 import type { HttpTarget } from '../config/schema.js';
 import { checkCertificateExpiry } from './tls.js';
 
@@ -105,7 +106,7 @@ export function checkJson(facts: Pick<HttpResponseFacts, 'bodyText' | 'bytesRead
     document = JSON.parse(facts.bodyText ?? '');
   } catch (error) {
     if (facts.truncated) return `body is not complete JSON: only the first ${facts.bytesRead} bytes were read (maxBodyBytes)`;
-    return `body is not JSON (${cut((error as Error).message)})`;
+    return `body is not JSON (${truncate((error as Error).message, QUOTED_VALUE_CHARS)})`;
   }
   for (const [path, want] of Object.entries(expected)) {
     const found = valueAt(document, path);
@@ -132,11 +133,7 @@ function valueAt(document: unknown, path: string): { present: boolean; value?: u
 
 /** A value as JSON, cut to QUOTED_VALUE_CHARS. */
 function quote(value: unknown): string {
-  return cut(JSON.stringify(value) ?? String(value));
-}
-
-function cut(text: string): string {
-  return text.length <= QUOTED_VALUE_CHARS ? text : `${text.slice(0, QUOTED_VALUE_CHARS - 1)}…`;
+  return truncate(JSON.stringify(value) ?? String(value), QUOTED_VALUE_CHARS);
 }
 
 /** "latency 950ms over budget 800ms". */

@@ -1,4 +1,5 @@
 import { connect, isIP } from 'node:net';
+import { truncate } from '../alerts/summary.js';
 import type { TcpTarget } from '../config/schema.js';
 import { describeAbort, type Probe, type ProbePhases, type ProbeResult } from './types.js';
 
@@ -80,7 +81,7 @@ class Reply {
   /** The first line received, cut to QUOTED_REPLY_CHARS: an SSH or SMTP banner. */
   get firstLine(): string | undefined {
     const line = this.text.split(/\r?\n/, 1)[0]!;
-    return line === '' ? undefined : cut(line);
+    return line === '' ? undefined : truncate(line, QUOTED_REPLY_CHARS);
   }
 
   add(chunk: Buffer): ReplyVerdict {
@@ -90,17 +91,13 @@ class Reply {
     this.text += this.decoder.decode(part, { stream: true });
     if (this.pattern.test(this.text)) return {};
     if (this.bytes < this.maxBytes) return 'waiting';
-    return { error: `reply does not match /${this.pattern.source}/ in its first ${this.maxBytes} bytes: ${JSON.stringify(cut(this.text))}` };
+    return { error: `reply does not match /${this.pattern.source}/ in its first ${this.maxBytes} bytes: ${JSON.stringify(truncate(this.text, QUOTED_REPLY_CHARS))}` };
   }
 
   closedWithout(): string {
     if (this.bytes === 0) return `connection closed with no reply, expected /${this.pattern.source}/`;
-    return `connection closed; reply does not match /${this.pattern.source}/: ${JSON.stringify(cut(this.text))}`;
+    return `connection closed; reply does not match /${this.pattern.source}/: ${JSON.stringify(truncate(this.text, QUOTED_REPLY_CHARS))}`;
   }
-}
-
-function cut(text: string): string {
-  return text.length <= QUOTED_REPLY_CHARS ? text : `${text.slice(0, QUOTED_REPLY_CHARS - 1)}…`;
 }
 
 /**
