@@ -20,6 +20,9 @@ export const duration = z
 
 const positiveDuration = duration.refine((ms) => ms > 0, { error: 'must be longer than 0' });
 
+/** Every probe type's latency budget; the registry judges it, after the probe's own checks. */
+const maxLatency = positiveDuration.optional().meta({ description: 'Fail a probe that passed but took longer than this (the round trip, for icmp).' });
+
 const port = z
   .number({ error: PORT_MESSAGE })
   .int({ error: PORT_MESSAGE })
@@ -136,7 +139,7 @@ export const httpTargetSchema = z.strictObject({
         .meta({ description: 'Response headers that must be present and match these regular expressions; names are case-insensitive.' }),
       json: z.record(jsonPath, z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, number, boolean or null' })).optional()
         .meta({ description: 'Values the JSON body must hold, by path: status, checks[0].healthy, data.version.' }),
-      maxLatency: positiveDuration.optional(),
+      maxLatency,
       certValidFor: duration.optional().meta({ description: 'Fail when the certificate expires sooner than this.' }),
     })
     .prefault({}),
@@ -153,10 +156,12 @@ export const tcpTargetSchema = z.strictObject({
   // Optional as a whole, so that the many targets without it carry no defaults.
   expect: z
     .strictObject({
-      replyRegex: regexString.meta({ description: 'What the server sends must match this before the deadline (a banner: ^SSH-2\\.0-).' }),
-      maxBytes: z.number().int().min(1, { error: 'must be at least 1' }).max(1024 * 1024, { error: 'must be at most 1048576' }).default(4096)
-        .meta({ description: 'Bytes of the reply read at most while looking for a match.' }),
+      replyRegex: regexString.optional().meta({ description: 'What the server sends must match this before the deadline (a banner: ^SSH-2\\.0-).' }),
+      maxBytes: z.number().int().min(1, { error: 'must be at least 1' }).max(1024 * 1024, { error: 'must be at most 1048576' }).optional()
+        .meta({ description: 'Bytes of the reply read at most while looking for a match (default 4096).' }),
+      maxLatency,
     })
+    .refine((expect) => expect.maxBytes === undefined || expect.replyRegex !== undefined, { path: ['maxBytes'], error: 'limits the reply read for replyRegex, which is not set' })
     .optional(),
 });
 
@@ -164,6 +169,7 @@ export const icmpTargetSchema = z.strictObject({
   ...targetCommon,
   type: z.literal('icmp'),
   host,
+  expect: z.strictObject({ maxLatency }).optional(),
 });
 
 export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT', 'SRV', 'PTR', 'SOA', 'CAA'] as const;
@@ -178,6 +184,7 @@ export const dnsTargetSchema = z.strictObject({
     .strictObject({
       contains: z.string().optional().meta({ description: 'Some answer must contain this text.' }),
       minAnswers: z.number().int().min(0).default(1),
+      maxLatency,
     })
     .prefault({}),
 });
@@ -190,7 +197,7 @@ export const tlsTargetSchema = z.strictObject({
   servername: z.string().optional().meta({ description: 'SNI name; the host when unset.' }),
   insecure: z.boolean().default(false).meta({ description: 'Check expiry even when the chain does not verify.' }),
   ...tlsFiles,
-  expect: z.strictObject({ certValidFor: duration.prefault('14d') }).prefault({}),
+  expect: z.strictObject({ certValidFor: duration.prefault('14d'), maxLatency }).prefault({}),
 });
 
 export const TARGET_TYPES = ['http', 'tcp', 'icmp', 'dns', 'tls'] as const;

@@ -16,7 +16,6 @@ export interface HttpResponseFacts {
   bodyText: string | undefined;
   bytesRead: number;
   truncated: boolean;
-  latencyMs: number;
   /** The peer certificate's notAfter (ms since the epoch) when the final hop was https. */
   certValidTo: number | undefined;
   now: number;
@@ -33,7 +32,7 @@ export function needsBodyText(expect: HttpTarget['expect']): boolean {
 
 /**
  * The first failed expectation, in the order a person would look: status, headers, body, JSON,
- * certificate, latency.
+ * certificate. (Latency, the last, is judged by the registry for every probe type.)
  */
 export function judgeHttpResponse(expect: HttpTarget['expect'], maxRedirects: number, facts: HttpResponseFacts): string | undefined {
   if (facts.redirectLimitReached) return `more than ${maxRedirects} redirects (last status ${facts.status})`;
@@ -41,8 +40,7 @@ export function judgeHttpResponse(expect: HttpTarget['expect'], maxRedirects: nu
     ?? checkHeaders(facts.headers, expect.headers)
     ?? checkBody(facts, expect)
     ?? checkJson(facts, expect.json)
-    ?? checkCertificate(facts, expect.certValidFor)
-    ?? checkLatency(facts.latencyMs, expect.maxLatency);
+    ?? checkCertificate(facts, expect.certValidFor);
 }
 
 /** "status 503, expected 200"; any 2xx passes when no list is given. */
@@ -134,12 +132,6 @@ function valueAt(document: unknown, path: string): { present: boolean; value?: u
 /** A value as JSON, cut to QUOTED_VALUE_CHARS. */
 function quote(value: unknown): string {
   return truncate(JSON.stringify(value) ?? String(value), QUOTED_VALUE_CHARS);
-}
-
-/** "latency 950ms over budget 800ms". */
-export function checkLatency(latencyMs: number, maxLatency: number | undefined): string | undefined {
-  if (maxLatency === undefined || latencyMs <= maxLatency) return undefined;
-  return `latency ${Math.round(latencyMs)}ms over budget ${maxLatency}ms`;
 }
 
 function checkCertificate(facts: Pick<HttpResponseFacts, 'certValidTo' | 'now'>, certValidFor: number | undefined): string | undefined {

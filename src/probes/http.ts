@@ -92,7 +92,6 @@ export const probeHttp: Probe<HttpTarget> = async (target, signal) => {
       request = redirected(request, exchange);
       exchange = await exchangeOnce(Client, request, target, tls, keepBody, progress, signal);
     }
-    const latencyMs = performance.now() - started;
     details.status = exchange.status;
     details.bytesRead = exchange.bytesRead;
     if (exchange.truncated) details.truncated = true;
@@ -102,7 +101,6 @@ export const probeHttp: Probe<HttpTarget> = async (target, signal) => {
       ...exchange,
       certValidTo: progress.certValidTo,
       redirectLimitReached: target.followRedirects && isFollowable(exchange),
-      latencyMs,
       now: Date.now(),
     });
   } catch (failure) {

@@ -6,7 +6,7 @@ import { loadHttpClient, probeHttp } from './http.js';
 import { createIcmpProbe, detectIcmpTools, icmpToolsProblem, type IcmpTools } from './icmp.js';
 import { probeTcp } from './tcp.js';
 import { probeTls } from './tls.js';
-import { deadlineReason, type Probe, type ProbeResult } from './types.js';
+import { checkLatency, deadlineReason, type Probe, type ProbeResult } from './types.js';
 
 export { detectIcmpTools, icmpToolsProblem, type IcmpTools };
 
@@ -45,7 +45,9 @@ export function createProbes(options: { icmp: IcmpTools; logger: Logger }): Prob
   const run = async (target: Target, signal: AbortSignal): Promise<ProbeResult> => {
     const started = Date.now();
     try {
-      return await (probes[target.type] as Probe)(target, signal);
+      const result = await (probes[target.type] as Probe)(target, signal);
+      const overBudget = result.ok ? checkLatency(result.latencyMs, target.expect?.maxLatency) : undefined;
+      return overBudget === undefined ? result : { ...result, ok: false, error: overBudget };
     } catch (error) {
       // A probe should never throw; if one does, it is a failed probe, not a crashed bot.
       options.logger.error({ target: target.name, err: error }, 'probe threw');

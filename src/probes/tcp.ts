@@ -5,6 +5,7 @@ import { describeAbort, type Probe, type ProbePhases, type ProbeResult } from '.
 
 /** Longest part of a reply quoted in a result: a banner's first line fits. */
 const QUOTED_REPLY_CHARS = 80;
+const DEFAULT_MAX_REPLY_BYTES = 4096;
 
 /**
  * Opens a TCP connection and closes it as soon as it is established, or, when the target says
@@ -46,11 +47,11 @@ export const probeTcp: Probe<TcpTarget> = (target, signal) => {
       const phase = connectedAt !== undefined ? (reply ? 'waiting for reply' : 'sending') : named && resolvedAt === undefined ? 'resolving host' : 'connecting';
       finish(describeAbort(signal, target.timeout, phase));
     };
+    const replyRegex = target.expect?.replyRegex;
     const converse = (): void => {
       connectedAt = performance.now();
-      const { expect } = target;
-      if (expect !== undefined) {
-        reply = new Reply(new RegExp(expect.replyRegex), expect.maxBytes);
+      if (replyRegex !== undefined) {
+        reply = new Reply(new RegExp(replyRegex), target.expect?.maxBytes ?? DEFAULT_MAX_REPLY_BYTES);
         socket.on('data', (chunk: Buffer) => {
           const verdict = reply!.add(chunk);
           if (verdict !== 'waiting') finish(verdict.error);
@@ -63,7 +64,7 @@ export const probeTcp: Probe<TcpTarget> = (target, signal) => {
     signal.addEventListener('abort', onAbort, { once: true });
     // Happy eyeballs may emit one lookup per address tried; the first ends the dns phase.
     if (named) socket.once('lookup', () => { resolvedAt ??= performance.now(); });
-    socket.once('connect', () => (target.send === undefined && target.expect === undefined ? finish() : converse()));
+    socket.once('connect', () => (target.send === undefined && replyRegex === undefined ? finish() : converse()));
     socket.on('error', (error) => finish(describeConnectError(error)));
   });
 };

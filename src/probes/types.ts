@@ -55,3 +55,9 @@ export function isDeadline(signal: AbortSignal): boolean {
 export function describeAbort(signal: AbortSignal, timeoutMs: number, phase: string): string {
   return isDeadline(signal) ? `timeout after ${timeoutMs}ms (${phase})` : `aborted (${phase})`;
 }
+
+/** "latency 950ms over budget 800ms"; undefined within budget or without one. */
+export function checkLatency(latencyMs: number, maxLatency: number | undefined): string | undefined {
+  if (maxLatency === undefined || latencyMs <= maxLatency) return undefined;
+  return `latency ${Math.round(latencyMs)}ms over budget ${maxLatency}ms`;
+}

@@ -75,11 +75,12 @@ describe('schema errors', () => {
     ]);
   });
 
-  it('asks for the pattern of a tcp expect', () => {
-    const text = yaml('targets:', ...tcp('smtp', ['    expect:', '      maxBytes: 0']));
-    assert.deepEqual(problems(text), [
-      'rules.yaml:7:7 targets[0].expect.replyRegex: is required',
-      'rules.yaml:7:17 targets[0].expect.maxBytes: must be at least 1',
+  it('refuses a tcp reply limit without the pattern it limits, and a limit below 1', () => {
+    assert.deepEqual(problems(yaml('targets:', ...tcp('smtp', ['    expect:', '      maxBytes: 100']))), [
+      'rules.yaml:7:17 targets[0].expect.maxBytes: limits the reply read for replyRegex, which is not set',
+    ]);
+    assert.deepEqual(problems(yaml('targets:', ...tcp('smtp', ['    expect:', '      replyRegex: ^220', '      maxBytes: 0']))), [
+      'rules.yaml:8:17 targets[0].expect.maxBytes: must be at least 1',
     ]);
   });
 
