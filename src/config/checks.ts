@@ -5,7 +5,7 @@
  */
 import { Cron } from 'croner';
 import { checkWebhookTemplate } from '../alerts/notifiers/webhook-template.js';
-import { loadSecureContext, TlsFileError, type TlsFiles } from '../probes/tls-files.js';
+import { loadSecureContext, TlsFileError, tlsFilesKey, type TlsFiles } from '../probes/tls-files.js';
 import { isTimeZone } from '../scheduler/cron.js';
 import { didYouMean, formatPath, type ConfigPath, type ConfigProblem } from './errors.js';
 
@@ -260,7 +260,7 @@ function tlsFileProblems(targets: Entries[]): ConfigProblem[] {
       problems.push({ path: ['targets', index, present], message: `needs ${missing} too: a client certificate is sent with its private key` });
       return;
     }
-    const key = `${files.caFile ?? ''}\0${files.certFile ?? ''}\0${files.keyFile ?? ''}`;
+    const key = tlsFilesKey(files);
     if (!verdicts.has(key)) verdicts.set(key, tlsFilesProblem(files));
     const problem = verdicts.get(key);
     if (problem !== undefined) problems.push({ path: ['targets', index, problem.field], message: `${problem.file} ${problem.problem}` });

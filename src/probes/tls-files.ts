@@ -24,7 +24,7 @@ export class SecureContexts {
   /** The context for these files; undefined when none is named. Throws a one-line Error when one cannot be used. */
   for(files: TlsFiles): SecureContext | undefined {
     if (files.caFile === undefined && files.certFile === undefined && files.keyFile === undefined) return undefined;
-    const key = `${files.caFile ?? ''}\0${files.certFile ?? ''}\0${files.keyFile ?? ''}`;
+    const key = tlsFilesKey(files);
     const now = this.now();
     const cached = this.loaded.get(key);
     if (cached !== undefined && now - cached.at < REREAD_AFTER_MS) return cached.context;
@@ -32,6 +32,11 @@ export class SecureContexts {
     this.loaded.set(key, { context, at: now });
     return context;
   }
+}
+
+/** One string per distinct set of files. */
+export function tlsFilesKey(files: TlsFiles): string {
+  return `${files.caFile ?? ''}\0${files.certFile ?? ''}\0${files.keyFile ?? ''}`;
 }
 
 /** The probes' shared contexts. */
