@@ -1,5 +1,5 @@
 /** What the numbers were measured on: they move between machines; ratios in one run hold. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -75,4 +75,65 @@ export async function waitForQuietMachine(maxBusy: number, maxWaitMs: number): P
     const busy = busyShare(before, after);
     if (busy < maxBusy || Date.now() >= deadline) return busy;
   }
+}
+
+/**
+ * Kernel threads' CPU, by kind: the VM's kernel may run work of its own that does not yield (a
+ * kernel built without preemption), and that lands on the cores the bot and the listeners share.
+ * On the machine these figures come from, DAMON's monitor (kdamond) wakes every ~0.5 s and ran
+ * 15 ms at a time with all targets healthy, 29 ms with the isolation scenario's bad targets.
+ */
+export type KernelThreadsCpu = Map<string, number>;
+
+/**
+ * One /proc/<pid>/stat line, if it is a kernel thread's (kthreadd, pid 2, or its child): its kind
+ * (the name without an instance suffix: "kdamond.0", "ksoftirqd/1", "kworker/u8:1-events" give
+ * kdamond, ksoftirqd, kworker) and its CPU so far, in clock ticks.
+ */
+export function parseKernelThreadStat(stat: string): { kind: string; ticks: number } | undefined {
+  const open = stat.indexOf('(');
+  const close = stat.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(stat.slice(0, open).trim());
+  // After ")": state [0], ppid [1], …, utime [11], stime [12].
+  const fields = stat.slice(close + 2).split(' ');
+  const ppid = Number(fields[1]);
+  if (pid !== 2 && ppid !== 2) return undefined;
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const kind = /^[A-Za-z_]+/.exec(stat.slice(open + 1, close))?.[0];
+  return kind !== undefined && Number.isFinite(ticks) ? { kind, ticks } : undefined;
+}
+
+/** Clock ticks used so far by each kind of kernel thread; empty where /proc cannot be read. */
+export function readKernelThreadsCpu(): KernelThreadsCpu {
+  const byKind: KernelThreadsCpu = new Map();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return byKind;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone since the listing
+    }
+    const thread = parseKernelThreadStat(stat);
+    if (thread) byKind.set(thread.kind, (byKind.get(thread.kind) ?? 0) + thread.ticks);
+  }
+  return byKind;
+}
+
+/** Cores used by kernel threads between two readings, in all and for the three busiest kinds. */
+export function kernelThreadsBetween(before: KernelThreadsCpu, after: KernelThreadsCpu, wallSeconds: number, ticksPerSecond: number): { cores: number; busiest: Array<{ kind: string; cores: number }> } {
+  const used: Array<{ kind: string; cores: number }> = [];
+  for (const [kind, ticks] of after) {
+    const delta = ticks - (before.get(kind) ?? 0);
+    if (delta > 0) used.push({ kind, cores: delta / ticksPerSecond / wallSeconds });
+  }
+  used.sort((a, b) => b.cores - a.cores);
+  return { cores: used.reduce((sum, { cores }) => sum + cores, 0), busiest: used.slice(0, 3) };
 }

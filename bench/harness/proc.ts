@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const CLOCK_TICKS = readClockTicks();
+/** Clock ticks a second, the unit of the CPU times in /proc/<pid>/stat. */
+export const CLOCK_TICKS = readClockTicks();
 
 export interface ProcSample {
   /** When it was read, ms since the epoch. */

@@ -10,9 +10,9 @@ import { writeConfig, type BotConfig } from './config.js';
 import { scratchDir, type BenchContext } from './context.js';
 import type { TcpFleet } from './fleet.js';
 import { matchArrivals, type GridReport, type GridTarget } from './grid.js';
-import { loadAverage } from './machine.js';
+import { kernelThreadsBetween, loadAverage, readKernelThreadsCpu } from './machine.js';
 import { gcDelta, histogramDelta, histogramQuantile, scrapeMetrics } from './metrics.js';
-import { cpuBetween, ProcSampler } from './proc.js';
+import { CLOCK_TICKS, cpuBetween, ProcSampler } from './proc.js';
 import { summarise } from './stats.js';
 
 export interface SteadyRunOptions {
@@ -61,6 +61,8 @@ export interface SteadyRunResult {
   gc: Record<string, { seconds: number; count: number }> | undefined;
   eventLoopMaxMs: number | undefined;
   loadAverage: { start: number[]; end: number[] };
+  /** Cores the kernel's own threads used in the window (machine noise the bot's figures carry). */
+  kernelThreads: ReturnType<typeof kernelThreadsBetween>;
   /** /healthz half-way through the window: jobs, probes running, probes queued. */
   midWindowHealth: unknown;
   /** Warnings and errors the bot logged, with the first few messages. */
@@ -87,12 +89,14 @@ export async function steadyRun(context: BenchContext, options: SteadyRunOptions
     // A scrape costs the bot CPU: taken just outside the CPU window, at both ends.
     const metricsBefore = await scrapeMetrics(bot.port);
     const countBefore = await options.counter?.();
+    const kernelBefore = readKernelThreadsCpu();
     const first = sampler.take();
     await sleep(Math.max(0, from + options.windowMs / 2 - Date.now()));
     const midWindowHealth = await fetch(`http://127.0.0.1:${bot.port}/healthz`, { signal: AbortSignal.timeout(5_000) })
       .then((response) => response.json(), (error: unknown) => ({ error: String(error) }));
     await sleep(Math.max(0, to - Date.now()));
     const last = sampler.take();
+    const kernelAfter = readKernelThreadsCpu();
     const countAfter = await options.counter?.();
     const metricsAfter = await scrapeMetrics(bot.port);
     await sleep(options.tailMs ?? TAIL_MS);
@@ -121,6 +125,7 @@ export async function steadyRun(context: BenchContext, options: SteadyRunOptions
       gc: metricsBefore && metricsAfter ? gcDelta(metricsBefore.gc, metricsAfter.gc) : undefined,
       eventLoopMaxMs: metricsAfter?.eventLoopMaxSeconds === undefined ? undefined : metricsAfter.eventLoopMaxSeconds * 1000,
       loadAverage: { start: loadStart, end: loadAverage() },
+      kernelThreads: kernelThreadsBetween(kernelBefore, kernelAfter, (last.at - first.at) / 1000, CLOCK_TICKS),
       midWindowHealth,
       problems: { count: problems.length, first: [...new Set(problems.map((line) => line.msg))].slice(0, 5) },
       exit,
@@ -129,6 +134,11 @@ export async function steadyRun(context: BenchContext, options: SteadyRunOptions
     sampler.stop();
     if (bot.running) await bot.stop();
   }
+}
+
+/** "kdamond 0.05, kworker 0.01 core": the busiest kinds of kernel thread in a run's window. */
+export function busiestKernelThreads(run: SteadyRunResult): string {
+  return run.kernelThreads.busiest.map(({ kind, cores }) => `${kind} ${cores.toFixed(3)}`).join(', ') + ' core';
 }
 
 function gridFigures(grid: GridReport) {

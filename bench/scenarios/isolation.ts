@@ -17,7 +17,7 @@ import { profiledRun } from '../harness/profiled-run.js';
 import { atMost, formatValue } from '../harness/rows.js';
 import type { Scenario } from '../harness/scenario.js';
 import { median } from '../harness/stats.js';
-import { steadyRun, type SteadyRunOptions, type SteadyRunResult } from '../harness/steady-run.js';
+import { busiestKernelThreads, steadyRun, type SteadyRunOptions, type SteadyRunResult } from '../harness/steady-run.js';
 import { scaleConfig } from './scale.js';
 
 const MiB = 2 ** 20;
@@ -116,6 +116,12 @@ export const isolation: Scenario = {
       });
       report.row({ figure: 'bot CPU with the bad targets', unit: 'core', runs: pairs.map((p) => p.isolated.cpuCores), note: `all healthy: ${formatValue(median(pairs.map((p) => p.baseline.cpuCores)))} core` });
       report.row({ figure: 'bot RSS with the bad targets', unit: 'MiB', runs: pairs.map((p) => p.isolated.rssBytes / MiB), note: `all healthy: ${formatValue(median(pairs.map((p) => p.baseline.rssBytes / MiB)))} MiB` });
+      report.row({
+        figure: "kernel threads' CPU with the bad targets (not the bot's)",
+        unit: 'core',
+        runs: pairs.map((p) => p.isolated.kernelThreads.cores),
+        note: `all healthy: ${formatValue(median(pairs.map((p) => p.baseline.kernelThreads.cores)))} core; busiest in the first pair: ${busiestKernelThreads(pairs[0]!.isolated)} (all healthy: ${busiestKernelThreads(pairs[0]!.baseline)})`,
+      });
       if (pairs.every((p) => p.isolated.metricsLag && p.baseline.metricsLag)) {
         report.row({ figure: 'start lag p99 (/metrics, all targets), isolated', unit: 'ms', runs: pairs.map((p) => p.isolated.metricsLag!.p99), note: `all healthy: ${formatValue(median(pairs.map((p) => p.baseline.metricsLag!.p99)))} ms` });
       }

@@ -15,7 +15,7 @@ import type { Reporter } from '../harness/reporter.js';
 import { atLeast, below, formatValue } from '../harness/rows.js';
 import type { Scenario } from '../harness/scenario.js';
 import { median } from '../harness/stats.js';
-import { steadyRun, type SteadyRunOptions, type SteadyRunResult } from '../harness/steady-run.js';
+import { busiestKernelThreads, steadyRun, type SteadyRunOptions, type SteadyRunResult } from '../harness/steady-run.js';
 import { lineChart } from '../harness/svg.js';
 
 const MiB = 2 ** 20;
@@ -127,6 +127,7 @@ function reportBars(report: Reporter, runs: SteadyRunResult[], plan: Plan): void
   });
   report.row({ figure: 'bot RSS (highest in the window)', unit: 'MiB', runs: runs.map((run) => run.rssBytes / MiB), bar: BARS.rssMiB, note: `VmHWM ${formatValue(median(runs.map((run) => run.peakRssBytes / MiB)))} MiB` });
   report.row({ figure: 'bot CPU (process + children)', unit: 'core', runs: runs.map((run) => run.cpuCores), bar: BARS.cpuCores });
+  report.row({ figure: "kernel threads' CPU in the window (not the bot's)", unit: 'core', runs: runs.map((run) => run.kernelThreads.cores), note: `busiest in the first run: ${busiestKernelThreads(runs[0]!)}` });
   if (withMetrics) {
     report.row({ figure: 'longest event-loop delay in the window', unit: 'ms', runs: runs.map((run) => run.eventLoopMaxMs ?? Number.NaN), note: 'nodejs_eventloop_lag_max_seconds' });
     report.row({ figure: 'GC pauses in the window', unit: 's', runs: runs.map((run) => totalGcSeconds(run)), note: `major: ${formatValue(median(runs.map((run) => run.gc?.major?.count ?? Number.NaN)))} pauses, ${formatValue(median(runs.map((run) => run.gc?.major?.seconds ?? Number.NaN)))} s` });
