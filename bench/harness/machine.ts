@@ -80,8 +80,8 @@ export async function waitForQuietMachine(maxBusy: number, maxWaitMs: number): P
 /**
  * Kernel threads' CPU, by kind: the VM's kernel may run work of its own that does not yield (a
  * kernel built without preemption), and that lands on the cores the bot and the listeners share.
- * On the machine these figures come from, DAMON's monitor (kdamond) wakes every ~0.5 s and ran
- * 15 ms at a time with all targets healthy, 29 ms with the isolation scenario's bad targets.
+ * On the VMs these figures come from, DAMON's monitor (kdamond) wakes every ~0.5 s and holds a
+ * core for tens of milliseconds, more when the processes' memory is bigger and busier.
  */
 export type KernelThreadsCpu = Map<string, number>;
 
