@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { statFieldsAfterName } from './proc.js';
 
 export interface MachineInfo {
   cores: number;
@@ -95,8 +96,7 @@ export function parseKernelThreadStat(stat: string): { kind: string; ticks: numb
   const close = stat.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
   const pid = Number(stat.slice(0, open).trim());
-  // After ")": state [0], ppid [1], …, utime [11], stime [12].
-  const fields = stat.slice(close + 2).split(' ');
+  const fields = statFieldsAfterName(stat);
   const ppid = Number(fields[1]);
   if (pid !== 2 && ppid !== 2) return undefined;
   const ticks = Number(fields[11]) + Number(fields[12]);

@@ -21,14 +21,21 @@ export interface ProcSample {
   threads: number;
 }
 
+/**
+ * The fields of a /proc/<pid>/stat line after the ")" closing the command name, which may itself
+ * hold spaces and parentheses: state is [0], ppid [1], utime [11], stime [12], cutime [13],
+ * cstime [14] (fields 3, 4 and 14-17 of proc(5)).
+ */
+export function statFieldsAfterName(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** Reads the process now; undefined once it is gone. */
 export function readProc(pid: number): ProcSample | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    // Fields after the ")" closing the command name, which may itself hold spaces: state is [0],
-    // utime [11], stime [12], cutime [13], cstime [14] (fields 14-17 of proc(5)).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFieldsAfterName(stat);
     const ticks = (i: number) => Number(fields[i]) / CLOCK_TICKS;
     return {
       at: Date.now(),
