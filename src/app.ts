@@ -23,6 +23,7 @@ import { Scheduler } from './scheduler/index.js';
 import { slackAppMode } from './config/slack-mode.js';
 import type { SlackApp } from './slack/app.js';
 import type { SlackBotPortDeps } from './slack/bot-port.js';
+import { enableLinearTimeFallback, patternsWithoutFallback } from './regex-fallback.js';
 import { planReload, type ReloadPlan } from './reload.js';
 
 /** ICMP targets start on whole-second slots within their interval, so fping batches them. */
@@ -66,6 +67,7 @@ export class Bot {
   static async start(options: BotOptions): Promise<Bot> {
     const { config, logger } = options;
     const clock = options.clock ?? systemClock;
+    enableLinearTimeFallback();
     const cleanups: Array<() => Promise<void> | void> = [];
     try {
       const store = new StateStore({ dir: config.state.dir, flushIntervalMs: config.state.flushInterval, clock, logger });
@@ -122,6 +124,7 @@ export class Bot {
       }
 
       engine.start();
+      warnAboutBacktracking(logger, config.targets);
       for (const target of config.targets) bot.schedule(target);
       logger.info({ targets: config.targets.length, port, stateDir: config.state.dir }, 'probebot started');
       return bot;
@@ -183,6 +186,7 @@ export class Bot {
     this.notifiers = await this.rebuildNotifiers(config);
     this.currentConfig = config;
     this.engine.updateConfig(config, this.notifiers);
+    warnAboutBacktracking(this.logger, [...plan.added, ...plan.changed.map((change) => change.after)]);
     for (const target of [...plan.added, ...plan.changed.map((change) => change.after)]) {
       this.monitor.track(target);
       this.schedule(target);
@@ -288,6 +292,12 @@ async function startSlackIfConfigured(config: Config, deps: Omit<SlackBotPortDep
     // On-demand probes get a share of the cap so a burst of commands cannot crowd out the schedule.
     maxConcurrentProbes: Math.max(1, Math.min(8, Math.floor(config.maxConcurrentProbes / 4))),
   });
+}
+
+function warnAboutBacktracking(logger: Logger, targets: Target[]): void {
+  for (const { target, field, pattern } of patternsWithoutFallback(targets)) {
+    logger.warn({ target, field, pattern }, 'pattern cannot fall back to linear-time matching: a reply can make it backtrack for a long time');
+  }
 }
 
 /** States of targets no longer in the config are not kept forever. */

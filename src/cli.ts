@@ -4,6 +4,7 @@ import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'no
 import type { Bot } from './app.js';
 import { parseCli, UsageError, USAGE, type CliArgs } from './cli-args.js';
 import { limitHeapGrowth } from './heap.js';
+import { describeBacktracking, enableLinearTimeFallback, patternsWithoutFallback } from './regex-fallback.js';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -26,6 +27,8 @@ class CliFailure extends Error {
 
 async function main(argv: string[]): Promise<number> {
   const args = parseCli(argv);
+  // Before any config is loaded: V8 reads these flags when it compiles a pattern.
+  enableLinearTimeFallback();
   switch (args.command) {
     case 'help':
       process.stdout.write(`${USAGE}\n`);
@@ -43,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       await requireIcmpTools(config);
       const { formatTargetTable } = await import('./check-table.js');
       process.stdout.write(`${args.configPath}: ok, ${config.targets.length} targets\n${formatTargetTable(config.targets)}\n`);
+      for (const found of patternsWithoutFallback(config.targets)) process.stdout.write(`note: ${describeBacktracking(found)}\n`);
       return EXIT_OK;
     }
     case 'probe':

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,4 +195,88 @@ test('SIGHUP reloads the config; a broken one is refused and the running config 
   });
   assert.equal(step, steps.length, `reached step ${step}: ${run.stdout}`);
   assert.equal(run.code, 0, run.stderr);
+});
+
+/** Exponential for a backtracking engine: 2^40 ways to split the "a"s before each one fails. */
+const HOSTILE_PATTERN = '(a+)+$';
+const HOSTILE_TEXT = `${'a'.repeat(40)}b`;
+
+async function serveHostileBody(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createHttpServer((_request, response) => response.end(HOSTILE_TEXT));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+test('a body that makes a pattern backtrack exponentially fails the probe at once, not hours later', async () => {
+  const target = await serveHostileBody();
+  try {
+    const path = writeConfig('hostile.yaml', `targets:\n  - { name: web, type: http, url: "${target.url}", expect: { bodyRegex: "${HOSTILE_PATTERN}" } }\n`);
+    // Without the linear-time fallback the match runs for hours and the child is killed at 20 s.
+    const run = await probebot(['probe', 'web', '-c', path]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stdout, /^FAIL web http \S+: body does not match \/\(a\+\)\+\$\//);
+  } finally {
+    await target.close();
+  }
+});
+
+test('the running bot stays responsive while such a target is probed, and names patterns that cannot fall back', async () => {
+  const target = await serveHostileBody();
+  try {
+    const path = writeConfig(
+      'hostile-run.yaml',
+      [
+        'server: { host: 127.0.0.1, port: 0 }',
+        `state: { dir: ${JSON.stringify(join(dir, 'state-hostile'))} }`,
+        'targets:',
+        `  - { name: hostile, type: http, url: "${target.url}", interval: 1s, expect: { bodyRegex: "${HOSTILE_PATTERN}" } }`,
+        `  - { name: lookbehind, type: tcp, host: 127.0.0.1, port: ${openPort}, interval: 1h, send: "x", expect: { replyRegex: "(?<=a)b" } }`,
+        '',
+      ].join('\n'),
+    );
+    let asked = false;
+    let answered: string | undefined;
+    const run = await probebot(['run', '-c', path], (stdout, child) => {
+      const started = /"port":(\d+)[^\n]*probebot started/.exec(stdout);
+      if (!started || asked) return;
+      asked = true;
+      // /metrics answers, and shows the hostile target's probe done and failed: the match ended.
+      void (async () => {
+        for (let attempt = 0; attempt < 100 && answered === undefined; attempt++) {
+          const metrics = await (await fetch(`http://127.0.0.1:${started[1]}/metrics`)).text();
+          const line = /^probebot_probe_success\{target="hostile"[^}]*\} \d$/m.exec(metrics)?.[0];
+          if (line?.endsWith(' 0')) answered = line;
+          else await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })().finally(() => child.kill('SIGTERM'));
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(answered, run.stdout);
+    const warnings = run.stdout.split('\n').filter((line) => line.includes('cannot fall back to linear-time matching'));
+    assert.equal(warnings.length, 1, run.stdout);
+    assert.match(warnings[0]!, /"target":"lookbehind","field":"expect\.replyRegex","pattern":"\(\?<=a\)b"/);
+  } finally {
+    await target.close();
+  }
+});
+
+test('check names each pattern that cannot fall back to linear-time matching', async () => {
+  const path = writeConfig(
+    'patterns.yaml',
+    [
+      'targets:',
+      `  - { name: api, type: http, url: "http://127.0.0.1:${openPort}/", expect: { bodyRegex: "\\"status\\":\\\\s*\\"up\\"", headers: { x-id: "^(\\\\w+)-\\\\1$" } } }`,
+      `  - { name: ssh, type: tcp, host: 127.0.0.1, port: ${openPort}, expect: { replyRegex: "^SSH-2\\\\.0-" } }`,
+      '',
+    ].join('\n'),
+  );
+  const { code, stdout } = await probebot(['check', '-c', path]);
+  assert.equal(code, 0);
+  const notes = stdout.split('\n').filter((line) => line.startsWith('note:'));
+  assert.deepEqual(notes, [
+    'note: target "api" expect.headers.x-id /^(\\w+)-\\1$/ cannot fall back to linear-time matching (it has a lookaround, a backreference or a repeat above {16}): a reply can make it backtrack for a long time, and no deadline interrupts a match',
+  ]);
 });
