@@ -18,6 +18,7 @@ import { Monitor } from './monitor/monitor.js';
 import { StateStore } from './monitor/store.js';
 import type { TargetStatus } from './monitor/types.js';
 import { createProbes, prepareProbes, type IcmpTools, type ProbeRegistry } from './probes/index.js';
+import { secureContexts } from './probes/tls-files.js';
 import { isDeadline, type ProbeResult } from './probes/types.js';
 import { Scheduler } from './scheduler/index.js';
 import { slackAppMode } from './config/slack-mode.js';
@@ -162,6 +163,7 @@ export class Bot {
    */
   async reload(next: Config): Promise<ReloadPlan> {
     const plan = planReload(this.currentConfig, next);
+    secureContexts.forget();
     await prepareProbes([...plan.added, ...plan.changed.map((change) => change.after)]);
     const config = { ...next };
     for (const section of plan.needsRestart) {

@@ -2,7 +2,7 @@
  * The PEM files a target names for TLS (caFile, certFile, keyFile), as one SecureContext per
  * distinct set of paths. Building a context parses the PEM, which per connection would cost more
  * than the handshake; reading the files again after a few minutes lets a renewed certificate
- * take effect without a reload.
+ * take effect without a reload, and a reload reads them at once.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -31,6 +31,11 @@ export class SecureContexts {
     const context = loadSecureContext(files);
     this.loaded.set(key, { context, at: now });
     return context;
+  }
+
+  /** Reads every file again at its next use: after a reload, an operator expects a replaced file used. */
+  forget(): void {
+    this.loaded.clear();
   }
 }
 

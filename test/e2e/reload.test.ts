@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
+import { createServer as createTlsServer } from 'node:tls';
 import { runInNewContext } from 'node:vm';
 import { after, before, test } from 'node:test';
 import { Bot } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger, silentLogger } from '../../src/log.js';
+import { selfSignedCertificate } from '../fakes/certs.js';
 import { FakeClock } from '../fakes/clock.js';
 
 const NO_ICMP = { fping: null, ping: null };
@@ -100,6 +102,30 @@ test('a reload keeps unchanged and same-probe targets, resolves removed DOWN tar
     assert.equal(bot.config.targets.length, 4);
   } finally {
     await bot.stop();
+  }
+});
+
+test('a reload reads caFile again at once: a replaced CA is used by the next probe', async () => {
+  const [server, stranger] = await Promise.all([selfSignedCertificate(365), selfSignedCertificate(365, 'stranger')]);
+  const tls = createTlsServer(server, (socket) => socket.end());
+  await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+  const dir = stateDir();
+  const caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, stranger.cert);
+  const targets = `  - { name: secure, type: tls, host: 127.0.0.1, port: ${(tls.address() as { port: number }).port}, caFile: ${JSON.stringify(caFile)} }\n`;
+  const clock = new FakeClock(Date.now());
+  const bot = await Bot.start({ config: config(dir, targets), logger: silentLogger(), icmpTools: NO_ICMP, clock });
+  try {
+    await clock.advance(10_000);
+    await until(() => bot.statusOf('secure')?.state === 'DOWN', 'DOWN while the CA file holds another certificate');
+    writeFileSync(caFile, server.cert);
+    await bot.reload(config(dir, targets));
+    // Well inside the five minutes a cached context would otherwise be kept.
+    await clock.advance(10_000);
+    await until(() => bot.statusOf('secure')?.state === 'UP', 'UP with the replaced CA file');
+  } finally {
+    await bot.stop();
+    tls.close();
   }
 });
 

@@ -145,4 +145,15 @@ describe('tls files', () => {
     const renewed = contexts.for({ caFile: rotating });
     assert.ok(renewed !== undefined && renewed !== first, 'a renewed file makes a new context');
   });
+
+  test('forget() makes the next use read the files at once, as a reload does', async () => {
+    const contexts = new SecureContexts(() => 0);
+    const replaced = file('replaced-ca.pem');
+    await writeFile(replaced, server.cert);
+    const first = contexts.for({ caFile: replaced });
+    await writeFile(replaced, 'replaced with garbage\n');
+    assert.equal(contexts.for({ caFile: replaced }), first, 'cached until forgotten');
+    contexts.forget();
+    assert.throws(() => contexts.for({ caFile: replaced }), /replaced-ca\.pem holds no PEM certificate/);
+  });
 });
