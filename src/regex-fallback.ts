@@ -17,8 +17,8 @@ import type { Target } from './config/schema.js';
 /** The fallback, and the `l` flag that lets fallsBackToLinearTime() ask whether a pattern can use it. */
 const FLAGS = ['--enable-experimental-regexp-engine-on-excessive-backtracks', '--enable-experimental-regexp-engine'];
 
-export function enableLinearTimeFallback(setFlags: (flags: string) => void = setFlagsFromString): void {
-  for (const flag of FLAGS) setFlags(flag);
+export function enableLinearTimeFallback(): void {
+  for (const flag of FLAGS) setFlagsFromString(flag);
 }
 
 /**
