@@ -12,6 +12,7 @@ import { Bot } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { selfSignedCertificate } from '../fakes/certs.js';
+import { nextGridPoint, phaseOffset } from '../../src/scheduler/phase.js';
 import { FakeClock } from '../fakes/clock.js';
 
 const NO_ICMP = { fping: null, ping: null };
@@ -114,14 +115,17 @@ test('a reload reads caFile again at once: a replaced CA is used by the next pro
   writeFileSync(caFile, stranger.cert);
   const targets = `  - { name: secure, type: tls, host: 127.0.0.1, port: ${(tls.address() as { port: number }).port}, caFile: ${JSON.stringify(caFile)} }\n`;
   const clock = new FakeClock(Date.now());
+  // Up to the tick and no further: the TLS handshake is real, and a later deadline would abort it.
+  const toNextTick = () => clock.advance(nextGridPoint(clock.now(), 10_000, phaseOffset('secure', 10_000)) - clock.now());
   const bot = await Bot.start({ config: config(dir, targets), logger: silentLogger(), icmpTools: NO_ICMP, clock });
   try {
-    await clock.advance(10_000);
+    await toNextTick();
     await until(() => bot.statusOf('secure')?.state === 'DOWN', 'DOWN while the CA file holds another certificate');
+    assert.match(bot.statusOf('secure')?.lastResult?.error ?? '', /certificate/);
     writeFileSync(caFile, server.cert);
     await bot.reload(config(dir, targets));
     // Well inside the five minutes a cached context would otherwise be kept.
-    await clock.advance(10_000);
+    await toNextTick();
     await until(() => bot.statusOf('secure')?.state === 'UP', 'UP with the replaced CA file');
   } finally {
     await bot.stop();
