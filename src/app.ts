@@ -164,7 +164,8 @@ export class Bot {
   async reload(next: Config): Promise<ReloadPlan> {
     const plan = planReload(this.currentConfig, next);
     secureContexts.forget();
-    await prepareProbes([...plan.added, ...plan.changed.map((change) => change.after)]);
+    const starting = [...plan.added, ...plan.changed.map((change) => change.after)];
+    await prepareProbes(starting);
     const config = { ...next };
     for (const section of plan.needsRestart) {
       this.logger.warn({ section }, `config reload: changes to "${section}" take effect after a restart`);
@@ -188,8 +189,8 @@ export class Bot {
     this.notifiers = await this.rebuildNotifiers(config);
     this.currentConfig = config;
     this.engine.updateConfig(config, this.notifiers);
-    warnAboutBacktracking(this.logger, [...plan.added, ...plan.changed.map((change) => change.after)]);
-    for (const target of [...plan.added, ...plan.changed.map((change) => change.after)]) {
+    warnAboutBacktracking(this.logger, starting);
+    for (const target of starting) {
       this.monitor.track(target);
       this.schedule(target);
     }
